@@ -65,6 +65,9 @@ type Enrolment struct {
 	// worker is still enrolled.
 	LeftOn  day.Date `json:"left_on"`
 	HasLeft bool     `json:"has_left"`
+	// Line is the line of workers.csv the enrolment was read from (0 when it
+	// did not come from a file), for reporting a rejection found later.
+	Line int `json:"line,omitempty"`
 }
 
 // EnrolledAt reports whether the enrolment covers date d (enrolled_on ≤ d and
