@@ -25,6 +25,8 @@ const minProjectRunes = 6
 
 const smsTag = "【欠薪预警】"
 
+const smsCall = "，请及时处置。"
+
 var severityChinese = map[string]string{
 	"blue":   "蓝色",
 	"yellow": "黄色",
@@ -41,7 +43,8 @@ var severityChinese = map[string]string{
 // An update starts "【欠薪预警】更新：", an escalation "【欠薪预警】升级督办：";
 // a resolution is short: "【欠薪预警】已清零：<project> <rule> <period>". A
 // count of 0 workers or an amount of 0 is left out. The project name is cut
-// with "…" so that the text fits one 70-character segment where it can.
+// with "…" so that the text fits one 70-character segment where it can, and
+// when even a cut name leaves no room, the closing "请及时处置" goes.
 func SMSText(d Delivery) string {
 	rule := clean(d.RuleChinese)
 	if rule == "" {
@@ -74,8 +77,14 @@ func SMSText(d Delivery) string {
 		if d.Amount != 0 {
 			b.WriteString("，金额" + d.Amount.String() + "元")
 		}
-		b.WriteString("，请及时处置。")
 		tail = b.String()
+		// The call to action goes only where it still leaves the project
+		// name room.
+		if SMSSegment-utf8.RuneCountInString(head+tail+smsCall) >= minProjectRunes {
+			tail += smsCall
+		} else {
+			tail += "。"
+		}
 	}
 	room := SMSSegment - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail)
 	return head + truncate(clean(d.ProjectName), max(room, minProjectRunes)) + tail
