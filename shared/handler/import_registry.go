@@ -1,0 +1,200 @@
+package handler
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wagewatch/wagewatch/shared/pii"
+	"github.com/wagewatch/wagewatch/shared/registry"
+	"github.com/wagewatch/wagewatch/shared/store"
+)
+
+// registryWriter is what import-registry needs of the store.
+type registryWriter interface {
+	PutProject(ctx context.Context, p registry.Project) (bool, error)
+	Project(ctx context.Context, id string) (registry.Project, bool, error)
+	PutEnrolment(ctx context.Context, e registry.Enrolment) (bool, error)
+	PutDepartment(ctx context.Context, d registry.Department) (bool, error)
+}
+
+// ImportRegistry is the import-registry function: projects.csv, workers.csv
+// or departments.csv landed under registry/; validate every row and write
+// the good ones. The kind of file is told by its header, not its name.
+type ImportRegistry struct {
+	Bucket   objects
+	Files    manifests
+	Registry registryWriter
+	Reeval   reevaluator
+	Hasher   *pii.Hasher
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Handle handles one batch of S3 notifications.
+func (h *ImportRegistry) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	log := logger(ctx, h.Log)
+	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
+		recs, err := s3Records(m)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := h.importFile(ctx, log, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), nil
+}
+
+// registryKind tells the three registry files apart by their header.
+func registryKind(header string) string {
+	cols := map[string]bool{}
+	for _, c := range strings.Split(strings.TrimPrefix(strings.TrimSpace(header), "\uFEFF"), ",") {
+		cols[strings.Trim(strings.TrimSpace(c), `"`)] = true
+	}
+	switch {
+	case cols["dept_id"]:
+		return "departments"
+	case cols["id_number"]:
+		return "workers"
+	case cols["payday"] || cols["county_code"] && cols["project_id"]:
+		return "projects"
+	}
+	return ""
+}
+
+func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
+	key, err := objectKey(r)
+	if err != nil {
+		return err
+	}
+	at := r.EventTime
+	if at.IsZero() {
+		at = h.Now()
+	}
+	hash, size, err := hashObject(ctx, h.Bucket, key)
+	if err != nil {
+		return err
+	}
+	if dup, err := seenBefore(ctx, log, h.Files, key, hash, at); dup || err != nil {
+		return err
+	}
+	body, _, err := h.Bucket.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	br := bufio.NewReaderSize(body, 64*1024)
+	head, _ := br.Peek(4096)
+	firstLine, _, _ := strings.Cut(string(head), "\n")
+	m := store.Manifest{Hash: hash, Key: key, Kind: "registry", Size: size, StartedAt: h.Now()}
+	m.Format = registryKind(firstLine)
+
+	var rejects []store.Reject
+	addRejects := func(errs []registry.RowError) {
+		for _, e := range errs {
+			rejects = append(rejects, store.Reject{File: key, Line: e.Line, Reason: e.Error()})
+		}
+		m.Rejected += len(errs)
+	}
+	count := func(changed bool) {
+		if changed {
+			m.Accepted++
+		} else {
+			m.Duplicates++
+		}
+	}
+	changedProjects := map[string]bool{}
+	switch m.Format {
+	case "projects":
+		rows, errs, err := registry.ReadProjects(br, key)
+		if err != nil {
+			addRejects([]registry.RowError{{File: key, Reason: err.Error()}})
+			break
+		}
+		addRejects(errs)
+		for _, p := range rows {
+			changed, err := h.Registry.PutProject(ctx, p)
+			if err != nil {
+				return err
+			}
+			count(changed)
+			if changed {
+				changedProjects[p.ID] = true
+			}
+		}
+	case "workers":
+		rows, errs, err := registry.ReadWorkers(br, key, h.Hasher)
+		if err != nil {
+			addRejects([]registry.RowError{{File: key, Reason: err.Error()}})
+			break
+		}
+		addRejects(errs)
+		known := map[string]bool{}
+		var lookupErr error
+		rows, errs = registry.CheckEnrolmentProjects(key, rows, func(id string) bool {
+			if v, ok := known[id]; ok {
+				return v
+			}
+			_, ok, err := h.Registry.Project(ctx, id)
+			if err != nil {
+				lookupErr = err
+			}
+			known[id] = ok
+			return ok
+		})
+		if lookupErr != nil {
+			return lookupErr
+		}
+		addRejects(errs)
+		for _, e := range rows {
+			changed, err := h.Registry.PutEnrolment(ctx, e)
+			if err != nil {
+				return err
+			}
+			count(changed)
+			if changed {
+				changedProjects[e.ProjectID] = true
+			}
+		}
+	case "departments":
+		rows, errs, err := registry.ReadDepartments(br, key)
+		if err != nil {
+			addRejects([]registry.RowError{{File: key, Reason: err.Error()}})
+			break
+		}
+		addRejects(errs)
+		for _, d := range rows {
+			changed, err := h.Registry.PutDepartment(ctx, d)
+			if err != nil {
+				return err
+			}
+			count(changed)
+		}
+	default:
+		_, _ = io.Copy(io.Discard, br)
+		addRejects([]registry.RowError{{File: key, Line: 1, Reason: "not a registry file: the header names no projects, workers or departments columns"}})
+	}
+	m.State, m.FinishedAt = "done", h.Now()
+	if err := finish(ctx, h.Bucket, h.Files, m, rejects, at); err != nil {
+		return fmt.Errorf("import %s: %w", key, err)
+	}
+	log.InfoContext(ctx, "registry file imported", "key", key, "kind", m.Format, "accepted", m.Accepted,
+		"rejected", m.Rejected, "unchanged", m.Duplicates)
+	if h.Reeval != nil {
+		for id := range changedProjects {
+			if err := h.Reeval.Reevaluate(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,312 @@
+package handler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wagewatch/wagewatch/shared/feed"
+	"github.com/wagewatch/wagewatch/shared/ledger"
+	"github.com/wagewatch/wagewatch/shared/queue"
+	"github.com/wagewatch/wagewatch/shared/store"
+)
+
+// objects is what the ingesting handlers need of the feed bucket.
+type objects interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
+	Put(ctx context.Context, key, contentType string, body []byte) error
+}
+
+// manifests is what the ingesting handlers need of the files table.
+type manifests interface {
+	Manifest(ctx context.Context, hash string) (store.Manifest, bool, error)
+	PutManifest(ctx context.Context, m store.Manifest) error
+	PutUpload(ctx context.Context, objectKey string, at time.Time, m store.Manifest) error
+}
+
+// sender sends messages to one queue.
+type sender interface {
+	Send(ctx context.Context, msgs []queue.Message) error
+}
+
+// cardHasher hashes and masks card-like account numbers.
+type cardHasher interface {
+	HashCard(digits string) string
+}
+
+// IngestFeed is the ingest-feed function: a bank file landed in the feed
+// bucket; parse it as a stream and send its entries and balances, many to a
+// message, to the entries queue.
+type IngestFeed struct {
+	Bucket  objects
+	Files   manifests
+	Entries sender
+	Hasher  cardHasher
+	Mask    func(digits string) string
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Handle handles one batch of S3 notifications.
+func (h *IngestFeed) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	log := logger(ctx, h.Log)
+	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
+		recs, err := s3Records(m)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := h.ingest(ctx, log, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), nil
+}
+
+// objectKey returns the decoded key of an S3 notification record (S3
+// URL-encodes keys in notifications, spaces as '+').
+func objectKey(r events.S3EventRecord) (string, error) {
+	k, err := url.QueryUnescape(r.S3.Object.Key)
+	if err != nil {
+		return "", fmt.Errorf("decode object key %q: %w", r.S3.Object.Key, err)
+	}
+	return k, nil
+}
+
+// hashObject reads an object once to compute the SHA-256 of its content.
+func hashObject(ctx context.Context, b objects, key string) (string, int64, error) {
+	body, _, err := b.Open(ctx, key)
+	if err != nil {
+		return "", 0, err
+	}
+	defer body.Close()
+	sum := sha256.New()
+	n, err := io.Copy(sum, body)
+	if err != nil {
+		return "", 0, fmt.Errorf("read %s: %w", key, err)
+	}
+	return hex.EncodeToString(sum.Sum(nil)), n, nil
+}
+
+// seenBefore checks the content hash of an upload against the files table.
+// When the same bytes were ingested before, it records the upload as a
+// duplicate and reports true: the file changes nothing.
+func seenBefore(ctx context.Context, log *slog.Logger, files manifests, key, hash string, at time.Time) (bool, error) {
+	prev, ok, err := files.Manifest(ctx, hash)
+	if err != nil {
+		return false, err
+	}
+	if !ok || prev.State != "done" {
+		return false, nil
+	}
+	dup := prev
+	dup.Key, dup.DuplicateOf, dup.Rejects = key, prev.Key, nil
+	if err := files.PutUpload(ctx, key, at, dup); err != nil {
+		return false, err
+	}
+	log.InfoContext(ctx, "duplicate file ignored", "key", key, "hash", hash, "duplicate_of", prev.Key)
+	return true, nil
+}
+
+// finish writes the manifest and the reports beside the file.
+func finish(ctx context.Context, b objects, files manifests, m store.Manifest, rejects []store.Reject, at time.Time) error {
+	var buf strings.Builder
+	for _, r := range rejects {
+		line, _ := json.Marshal(r)
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	if err := b.Put(ctx, "reports/"+m.Key+".rejects.jsonl", "application/x-ndjson", []byte(buf.String())); err != nil {
+		return err
+	}
+	m.Rejects = rejects
+	body, _ := json.MarshalIndent(m, "", "  ")
+	if err := b.Put(ctx, "reports/"+m.Key+".manifest.json", "application/json", body); err != nil {
+		return err
+	}
+	if err := files.PutManifest(ctx, m); err != nil {
+		return err
+	}
+	return files.PutUpload(ctx, m.Key, at, m)
+}
+
+// maxTrackedRefs bounds the in-file duplicate tracking; beyond it duplicates
+// are still removed downstream (record-entries writes each entry once), only
+// no longer counted in the manifest.
+const maxTrackedRefs = 1 << 20
+
+func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
+	key, err := objectKey(r)
+	if err != nil {
+		return err
+	}
+	at := r.EventTime
+	if at.IsZero() {
+		at = h.Now()
+	}
+	hash, size, err := hashObject(ctx, h.Bucket, key)
+	if err != nil {
+		return err
+	}
+	if dup, err := seenBefore(ctx, log, h.Files, key, hash, at); dup || err != nil {
+		return err
+	}
+	m := store.Manifest{Hash: hash, Key: key, Kind: "bank", Size: size, State: "started", StartedAt: h.Now()}
+	if err := h.Files.PutManifest(ctx, m); err != nil {
+		return err
+	}
+
+	body, _, err := h.Bucket.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+
+	var rejects []store.Reject
+	reject := func(line int, reason string) {
+		m.Rejected++
+		rejects = append(rejects, store.Reject{File: key, Line: line, Reason: reason})
+	}
+	out := newEntryBatcher(ctx, h.Entries, key)
+	seen := map[string]struct{}{}
+	order := at.UTC().Format("20060102T150405.000000000Z")
+	cp := func(d string) (string, string) { return h.Hasher.HashCard(d), h.Mask(d) }
+
+	sum, err := feed.Parse(body, key, func(it feed.Item) error {
+		switch {
+		case it.Err != nil:
+			reject(it.Err.Line+it.Err.Entry, it.Err.Error())
+		case it.Entry != nil:
+			e, err := it.Entry.Ledger(cp)
+			if err == nil {
+				err = it.Entry.CheckCurrency()
+			}
+			if err != nil {
+				reject(it.Entry.Line, it.Entry.Reject(err).Error())
+				return nil
+			}
+			if len(seen) < maxTrackedRefs {
+				if _, dup := seen[e.Key()]; dup {
+					m.Duplicates++
+					return nil
+				}
+				seen[e.Key()] = struct{}{}
+			}
+			m.Accepted++
+			return out.addEntry(e)
+		case it.Balance != nil:
+			b, err := it.Balance.Ledger()
+			if err == nil {
+				err = it.Balance.CheckCurrency()
+			}
+			if err != nil {
+				reject(it.Balance.Line, it.Balance.Reject(err).Error())
+				return nil
+			}
+			b.Order = fmt.Sprintf("%s#%09d", order, it.Balance.Line)
+			m.Balances++
+			return out.addBalance(b)
+		}
+		return nil
+	})
+	m.Format = string(sum.Format)
+	if err != nil {
+		if errors.Is(err, feed.ErrUnknownFormat) {
+			// Not a bank file at all: report it, do not retry it.
+			reject(0, fmt.Sprintf("%s: %v", key, err))
+		} else {
+			return fmt.Errorf("ingest %s: %w", key, err)
+		}
+	}
+	if err := out.flush(); err != nil {
+		return fmt.Errorf("ingest %s: %w", key, err)
+	}
+	m.State, m.FinishedAt = "done", h.Now()
+	if err := finish(ctx, h.Bucket, h.Files, m, rejects, at); err != nil {
+		return fmt.Errorf("ingest %s: %w", key, err)
+	}
+	log.InfoContext(ctx, "bank file ingested", "key", key, "format", m.Format, "accepted", m.Accepted,
+		"rejected", m.Rejected, "duplicates", m.Duplicates, "balances", m.Balances, "messages", out.sent)
+	return nil
+}
+
+// entryBatcher packs entries and balances per account into messages of at
+// most 256 KB and sends them ten to a SendMessageBatch call.
+type entryBatcher struct {
+	ctx     context.Context
+	q       sender
+	file    string
+	packers map[string]*queue.Packer[string, any]
+	ready   []queue.Message
+	sent    int
+}
+
+func newEntryBatcher(ctx context.Context, q sender, file string) *entryBatcher {
+	return &entryBatcher{ctx: ctx, q: q, file: file, packers: map[string]*queue.Packer[string, any]{}}
+}
+
+func (b *entryBatcher) packer(account string) *queue.Packer[string, any] {
+	p := b.packers[account]
+	if p == nil {
+		p = queue.NewPacker(account, b.pack)
+		b.packers[account] = p
+	}
+	return p
+}
+
+func (b *entryBatcher) addEntry(e ledger.Entry) error     { return b.packer(e.Account).Add(e) }
+func (b *entryBatcher) addBalance(v ledger.Balance) error { return b.packer(v.Account).Add(v) }
+
+// pack turns one packer's records into a message.
+func (b *entryBatcher) pack(account string, recs []any) error {
+	msg := EntriesMessage{File: b.file, Account: account}
+	for _, r := range recs {
+		switch v := r.(type) {
+		case ledger.Entry:
+			msg.Entries = append(msg.Entries, v)
+		case ledger.Balance:
+			msg.Balances = append(msg.Balances, v)
+		}
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode entries message: %w", err)
+	}
+	b.ready = append(b.ready, queue.Message{Body: string(body)})
+	if len(b.ready) >= 10 {
+		return b.send()
+	}
+	return nil
+}
+
+func (b *entryBatcher) send() error {
+	if len(b.ready) == 0 {
+		return nil
+	}
+	if err := b.q.Send(b.ctx, b.ready); err != nil {
+		return err
+	}
+	b.sent += len(b.ready)
+	b.ready = b.ready[:0]
+	return nil
+}
+
+func (b *entryBatcher) flush() error {
+	for _, p := range b.packers {
+		if err := p.Flush(); err != nil {
+			return err
+		}
+	}
+	return b.send()
+}

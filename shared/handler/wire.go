@@ -1,0 +1,184 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/wagewatch/wagewatch/shared/awsconf"
+	"github.com/wagewatch/wagewatch/shared/blob"
+	"github.com/wagewatch/wagewatch/shared/pii"
+	"github.com/wagewatch/wagewatch/shared/queue"
+	"github.com/wagewatch/wagewatch/shared/rules"
+	"github.com/wagewatch/wagewatch/shared/store"
+)
+
+// Env is a function's configuration, as template.yaml sets it in the
+// environment (docs/architecture.md lists the variables).
+type Env struct {
+	Tables          store.Tables
+	Bucket          string
+	EntriesQueue    string
+	AttendanceQueue string
+	EvaluateQueue   string
+	NotifyQueue     string
+	PIIKey          string // local stack only
+	PIIKeyParam     string // production: SSM SecureString name
+	SecretsARN      string
+	Rules           rules.Config
+	ReevalDelay     time.Duration
+	// Reevaluate is false when changes must not trigger re-evaluations (a
+	// scenario run, which evaluates once, as of its moment, after loading).
+	Reevaluate bool
+	LogLevel   slog.Level
+}
+
+// EnvFrom reads an Env through getenv (os.Getenv, or a map in the local
+// runner).
+func EnvFrom(getenv func(string) string) (Env, error) {
+	e := Env{
+		Tables: store.Tables{
+			Registry: getenv("WW_REGISTRY_TABLE"), Ledger: getenv("WW_LEDGER_TABLE"),
+			Attendance: getenv("WW_ATTENDANCE_TABLE"), Alerts: getenv("WW_ALERTS_TABLE"),
+			Deliveries: getenv("WW_DELIVERIES_TABLE"), Files: getenv("WW_FILES_TABLE"),
+		},
+		Bucket:          getenv("WW_FEED_BUCKET"),
+		EntriesQueue:    getenv("WW_ENTRIES_QUEUE_URL"),
+		AttendanceQueue: getenv("WW_ATTENDANCE_QUEUE_URL"),
+		EvaluateQueue:   getenv("WW_EVALUATE_QUEUE_URL"),
+		NotifyQueue:     getenv("WW_NOTIFY_QUEUE_URL"),
+		PIIKey:          getenv("WW_PII_KEY"),
+		PIIKeyParam:     getenv("WW_PII_KEY_PARAM"),
+		SecretsARN:      getenv("WW_SECRETS_ARN"),
+		Rules:           rules.DefaultConfig(),
+		ReevalDelay:     60 * time.Second,
+		Reevaluate:      getenv("WW_REEVALUATE") != "off",
+	}
+	if v := getenv("WW_RULES"); v != "" {
+		if err := json.Unmarshal([]byte(v), &e.Rules); err != nil {
+			return e, fmt.Errorf("WW_RULES: %w", err)
+		}
+		if err := e.Rules.Validate(); err != nil {
+			return e, fmt.Errorf("WW_RULES: %w", err)
+		}
+	}
+	if v := getenv("WW_REEVAL_DELAY_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 900 {
+			return e, fmt.Errorf("WW_REEVAL_DELAY_SECONDS %q: want 0 to 900", v)
+		}
+		e.ReevalDelay = time.Duration(n) * time.Second
+	}
+	if v := getenv("WW_LOG_LEVEL"); v != "" {
+		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return e, fmt.Errorf("WW_LOG_LEVEL: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// Deps are the clients a function uses, built once per process.
+type Deps struct {
+	Env    Env
+	Store  *store.Store
+	Bucket *blob.Bucket
+	SQS    *sqs.Client
+	Hasher *pii.Hasher
+	Now    func() time.Time
+	Log    *slog.Logger
+	AWS    aws.Config
+}
+
+// NewLogger returns the JSON logger every function uses: personal data is
+// redacted before anything is written.
+func NewLogger(level slog.Level) *slog.Logger {
+	return slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// NewDeps builds the clients. withPII loads the hashing key (from the
+// environment locally, from SSM Parameter Store in production).
+func NewDeps(ctx context.Context, cfg aws.Config, env Env, withPII bool, now func() time.Time, log *slog.Logger) (*Deps, error) {
+	d := &Deps{Env: env, Now: now, Log: log, AWS: cfg}
+	d.Store = store.New(dynamodb.NewFromConfig(cfg), env.Tables, now)
+	d.Bucket = blob.NewBucket(s3.NewFromConfig(cfg, awsconf.S3Options()), env.Bucket)
+	d.SQS = sqs.NewFromConfig(cfg)
+	if withPII {
+		key := []byte(env.PIIKey)
+		if len(key) == 0 && env.PIIKeyParam != "" {
+			out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{
+				Name: aws.String(env.PIIKeyParam), WithDecryption: aws.Bool(true),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("read PII key parameter %s: %w", env.PIIKeyParam, err)
+			}
+			key = []byte(aws.ToString(out.Parameter.Value))
+		}
+		h, err := pii.NewHasher(key)
+		if err != nil {
+			return nil, fmt.Errorf("PII key: %w", err)
+		}
+		d.Hasher = h
+	}
+	return d, nil
+}
+
+func (d *Deps) queue(url string) *queue.Sender { return queue.NewSender(d.SQS, url) }
+
+func (d *Deps) debouncer() reevaluator {
+	if !d.Env.Reevaluate {
+		return nil
+	}
+	return &Debouncer{Marks: d.Store, Evaluate: d.queue(d.Env.EvaluateQueue), Delay: d.Env.ReevalDelay}
+}
+
+// NewIngestFeed wires the ingest-feed function.
+func NewIngestFeed(d *Deps) *IngestFeed {
+	return &IngestFeed{Bucket: d.Bucket, Files: d.Store, Entries: d.queue(d.Env.EntriesQueue),
+		Hasher: d.Hasher, Mask: pii.MaskCard, Now: d.Now, Log: d.Log}
+}
+
+// NewRecordEntries wires the record-entries function.
+func NewRecordEntries(d *Deps) *RecordEntries {
+	return &RecordEntries{Ledger: d.Store, Reeval: d.debouncer(), Log: d.Log}
+}
+
+// NewImportRegistry wires the import-registry function.
+func NewImportRegistry(d *Deps) *ImportRegistry {
+	return &ImportRegistry{Bucket: d.Bucket, Files: d.Store, Registry: d.Store, Reeval: d.debouncer(),
+		Hasher: d.Hasher, Now: d.Now, Log: d.Log}
+}
+
+// NewScan wires the scan function.
+func NewScan(d *Deps) *Scan {
+	return &Scan{Projects: d.Store, Evaluate: d.queue(d.Env.EvaluateQueue), Now: d.Now, Log: d.Log}
+}
+
+// NewEvaluate wires the evaluate function.
+func NewEvaluate(d *Deps) *Evaluate {
+	return &Evaluate{Data: d.Store, Alerts: d.Store, Notify: d.queue(d.Env.NotifyQueue),
+		Rules: d.Env.Rules, Now: d.Now, Log: d.Log}
+}
+
+// Boot builds a function's dependencies from the process environment, as
+// every functions/<name>/main.go does once at cold start.
+func Boot(ctx context.Context, withPII bool) (*Deps, error) {
+	env, err := EnvFrom(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewDeps(ctx, cfg, env, withPII, time.Now, NewLogger(env.LogLevel))
+}
