@@ -62,14 +62,20 @@ func (r Row) Get(name string) string {
 	return strings.TrimSpace(r.fields[i])
 }
 
-// OpenTable reads the header of a CSV file. A header without one of the
-// required columns, with a column named twice, or no header at all, is a
-// file-level error (a *RowError); the file cannot be read.
+// OpenTable detects the text encoding of a CSV file (textenc.Detect) and
+// reads its header as NewTable does.
 func OpenTable(r io.Reader, file string, required ...string) (*Table, error) {
 	text, _ := textenc.Detect(r)
+	return NewTable(text, file, required...)
+}
+
+// NewTable reads the header of a CSV file that is already UTF-8 text. A
+// header without one of the required columns, with a column named twice, or
+// no header at all, is a file-level error (a *RowError); the file cannot be
+// read.
+func NewTable(text io.Reader, file string, required ...string) (*Table, error) {
 	cr := csv.NewReader(text)
 	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		e := rowError(file, 1, "", "empty file: no header row")
