@@ -182,3 +182,14 @@ func Boot(ctx context.Context, withPII bool) (*Deps, error) {
 	}
 	return NewDeps(ctx, cfg, env, withPII, time.Now, NewLogger(env.LogLevel))
 }
+
+// NewIngestAttendance wires the ingest-attendance function.
+func NewIngestAttendance(d *Deps) *IngestAttendance {
+	return &IngestAttendance{Bucket: d.Bucket, Files: d.Store, Registry: d.Store,
+		Attendance: d.queue(d.Env.AttendanceQueue), Hasher: d.Hasher, Now: d.Now, Log: d.Log}
+}
+
+// NewRecordAttendance wires the record-attendance function.
+func NewRecordAttendance(d *Deps) *RecordAttendance {
+	return &RecordAttendance{Days: d.Store, Reeval: d.debouncer(), Log: d.Log}
+}

@@ -1,0 +1,7 @@
+// Command attendance-api is the wagewatch attendance-api Lambda function.
+//
+// TODO(lead): placeholder so that the build and the template test work;
+// replace with the real wiring of its handler.
+package main
+
+func main() {}
