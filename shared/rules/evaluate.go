@@ -108,16 +108,28 @@ func newEval(s Snapshot, d day.Date, cfg Config) *eval {
 				e.byCard[w.row.CardHash] = w
 			}
 		}
-		seen := map[day.Date]bool{}
-		for _, dt := range s.Attendance[w.row.IDHash] {
-			if dt > d || seen[dt] {
+		// Distinct dates ≤ D, counted per month: sort a copy, skip repeats,
+		// and find a date's month only when it crosses into a new one.
+		dates := append([]day.Date(nil), s.Attendance[w.row.IDHash]...)
+		sort.Slice(dates, func(i, j int) bool { return dates[i] < dates[j] })
+		var m day.Month
+		var next day.Date // first day of the month after m
+		for i, dt := range dates {
+			if dt > d {
+				break
+			}
+			if i > 0 && dt == dates[i-1] {
 				continue
 			}
-			seen[dt] = true
-			m := dt.Month()
+			if i == 0 || dt >= next {
+				m = dt.Month()
+				next = m.Next().First()
+			}
 			w.days[m]++
-			if !e.hasDays || m < e.first {
-				e.first, e.hasDays = m, true
+		}
+		if len(dates) > 0 && dates[0] <= d {
+			if m0 := dates[0].Month(); !e.hasDays || m0 < e.first {
+				e.first, e.hasDays = m0, true
 			}
 		}
 	}
