@@ -84,6 +84,14 @@ func parseMT940(r io.Reader, file string, sum *Summary, emit func(Item) error) e
 	if err := p.flushField(); err != nil {
 		return err
 	}
+	if p.inStmt && !p.closing && p.hasPending {
+		// The file ends inside a statement: its last entry may be cut off.
+		p.hasPending, p.inStmt = false, false
+		if err := p.fail(p.pending.e.Line, nil, "file breaks off in statement %d (no closing balance): the entry at line %d may be incomplete and is not kept",
+			p.stmtNo, p.pending.e.Line); err != nil {
+			return err
+		}
+	}
 	if err := p.endStatement(); err != nil {
 		return err
 	}
@@ -338,6 +346,9 @@ func (p *mtParser) parse61(f *mtField) (mtPending, error) {
 	j := i
 	for j < len(s) && (isDigit(s[j]) || s[j] == ',' || s[j] == '.') {
 		j++
+	}
+	if bytes.IndexAny(s[i:j], ",.") < 0 {
+		return pe, fmt.Errorf("amount %q without a decimal mark", s[i:j])
 	}
 	amt, err := parseDecimal(s[i:j])
 	if err != nil {
