@@ -85,10 +85,11 @@ const stars = "********"
 // characters is masked as MaskCard does.
 func MaskID(id string) string {
 	id = strings.ToUpper(Digits(id))
-	if len(id) < 18 {
+	r := []rune(id)
+	if len(r) < 18 {
 		return MaskCard(id)
 	}
-	return id[:6] + stars + id[len(id)-4:]
+	return string(r[:6]) + stars + string(r[len(r)-4:])
 }
 
 // MaskCard masks a card or account number for display: the first 4

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var testKey = []byte("test-key-0123456789abcdef")
@@ -152,5 +153,14 @@ func TestDigits(t *testing.T) {
 				t.Fatalf("Digits(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestMaskNonASCII(t *testing.T) {
+	// Masking never cuts a character in half.
+	in := "王建国王建国123456780502"
+	got := MaskID(in)
+	if got != "王建国王建国********0502" || !utf8.ValidString(MaskCard("王建国王建国王建国王建国")) {
+		t.Fatalf("MaskID(%q) = %q", in, got)
 	}
 }

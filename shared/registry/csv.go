@@ -11,9 +11,10 @@ import (
 	"github.com/wagewatch/wagewatch/shared/textenc"
 )
 
-// RowError is a rejected row (or, with Line 0 and no Field, a rejected
-// file): the file, the 1-based line the row starts on, the column at fault
-// and the reason. Its text never holds a full identity or card number: the
+// RowError is a rejected row: the file, the 1-based line the row starts on,
+// the column at fault (empty when the row as a whole is at fault) and the
+// reason. Returned as the error of a Read function (a *RowError), it
+// rejects the whole file, e.g. a header that lacks a required column. Its text never holds a full identity or card number: the
 // constructors and Error run pii.Redact over it.
 type RowError struct {
 	File   string `json:"file"`
