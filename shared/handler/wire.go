@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/wagewatch/wagewatch/shared/awsconf"
 	"github.com/wagewatch/wagewatch/shared/blob"
+	"github.com/wagewatch/wagewatch/shared/notify"
 	"github.com/wagewatch/wagewatch/shared/pii"
 	"github.com/wagewatch/wagewatch/shared/queue"
 	"github.com/wagewatch/wagewatch/shared/rules"
@@ -192,4 +196,61 @@ func NewIngestAttendance(d *Deps) *IngestAttendance {
 // NewRecordAttendance wires the record-attendance function.
 func NewRecordAttendance(d *Deps) *RecordAttendance {
 	return &RecordAttendance{Days: d.Store, Reeval: d.debouncer(), Log: d.Log}
+}
+
+// SQSHandler is the signature of every queue-fed function's handler.
+type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// ForFunction returns the handler of the queue-fed function in
+// functions/<name>, built from d, for the local runner; false for a function
+// that no queue feeds.
+func ForFunction(name string, d *Deps) (SQSHandler, bool) {
+	switch name {
+	case "ingest-feed":
+		return NewIngestFeed(d).Handle, true
+	case "record-entries":
+		return NewRecordEntries(d).Handle, true
+	case "import-registry":
+		return NewImportRegistry(d).Handle, true
+	case "ingest-attendance":
+		return NewIngestAttendance(d).Handle, true
+	case "record-attendance":
+		return NewRecordAttendance(d).Handle, true
+	case "evaluate":
+		return NewEvaluate(d).Handle, true
+	case "notify":
+		return NewNotify(d).Handle, true
+	}
+	return nil, false
+}
+
+// NeedsPII reports whether the function in functions/<name> hashes personal
+// data and so needs the PII key.
+func NeedsPII(name string) bool {
+	switch name {
+	case "ingest-feed", "import-registry", "ingest-attendance", "attendance-api":
+		return true
+	}
+	return false
+}
+
+// NewNotify wires the notify function. Webhook secrets come from
+// WW_WEBHOOK_SECRET (one secret for every department; see docs/webhook.md);
+// SMS goes through the HTTP gateway at WW_SMS_GATEWAY_URL when it is set.
+func NewNotify(d *Deps) *Notify {
+	secret := []byte(os.Getenv("WW_WEBHOOK_SECRET"))
+	client := &http.Client{Timeout: 10 * time.Second}
+	h := &Notify{
+		Attempts: d.Store,
+		Webhooks: notify.NewWebhookSender(client, notify.StaticSecret(secret), time.Now),
+		Queue:    d.SQS, QueueURL: d.Env.NotifyQueue,
+		Now: time.Now, Rand: rand.Float64, Log: d.Log,
+	}
+	if u := os.Getenv("WW_SMS_GATEWAY_URL"); u != "" {
+		h.SMS = notify.NewGatewaySender(client, notify.GatewayConfig{
+			URL: u, KeyID: os.Getenv("WW_SMS_GATEWAY_KEY_ID"), Secret: []byte(os.Getenv("WW_SMS_GATEWAY_SECRET")),
+			SignName: "欠薪预警", TemplateCode: "WW_ALERT", ClearedTemplateCode: "WW_CLEARED",
+		}, time.Now, nil)
+	}
+	return h
 }

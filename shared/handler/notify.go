@@ -1,0 +1,140 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagewatch/wagewatch/shared/notify"
+	"github.com/wagewatch/wagewatch/shared/store"
+)
+
+// attempts records delivery attempts.
+type attempts interface {
+	Finished(ctx context.Context, deliveryID, channel string) (bool, error)
+	RecordAttempt(ctx context.Context, a store.Attempt) error
+}
+
+// webhooks posts signed webhooks.
+type webhooks interface {
+	Send(ctx context.Context, d notify.Delivery) (retryable bool, status int, err error)
+}
+
+// visibility delays the next receive of a message (the retry backoff).
+type visibility interface {
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// Notify is the notify function: deliver one alert change to one recipient
+// by SMS (every number) and webhook (when it has a URL). Each channel is
+// delivered at most once; a retryable failure comes back after an
+// exponential backoff (the message's visibility timeout) for up to 24 hours,
+// then goes to the DLQ.
+type Notify struct {
+	Attempts attempts
+	Webhooks webhooks
+	SMS      notify.SMSSender // nil: SMS disabled
+	Queue    visibility
+	QueueURL string
+	Now      func() time.Time
+	Rand     func() float64
+	Log      *slog.Logger
+}
+
+// errRetry marks a delivery that will be tried again.
+var errRetry = errors.New("delivery will be retried")
+
+// Handle handles one batch of deliveries.
+func (h *Notify) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	log := logger(ctx, h.Log)
+	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
+		var d notify.Delivery
+		if err := json.Unmarshal([]byte(m.Body), &d); err != nil {
+			return fmt.Errorf("decode delivery %s: %w", m.MessageId, err)
+		}
+		attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+		first := h.Now()
+		if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
+			first = time.UnixMilli(ms)
+		}
+		retry, err := h.deliver(ctx, log, d, max(attempt, 1))
+		if err != nil {
+			return err
+		}
+		if !retry {
+			return nil
+		}
+		if notify.GiveUp(first, h.Now()) {
+			// Past the horizon: fail it without delay, so the redrive
+			// policy moves it to the DLQ, where the alarm sees it.
+			return fmt.Errorf("delivery %s: gave up after %s: %w", d.ID, notify.RetryHorizon, errRetry)
+		}
+		wait := notify.Backoff(attempt, h.Rand)
+		if h.Queue != nil && h.QueueURL != "" {
+			if _, err := h.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(h.QueueURL), ReceiptHandle: aws.String(m.ReceiptHandle),
+				VisibilityTimeout: int32(wait / time.Second),
+			}); err != nil {
+				log.WarnContext(ctx, "set retry backoff", "delivery_id", d.ID, "err", err.Error())
+			}
+		}
+		return fmt.Errorf("delivery %s: retry in %s: %w", d.ID, wait.Round(time.Second), errRetry)
+	}), nil
+}
+
+// deliver tries every channel not finished yet; it reports whether some
+// channel must be retried.
+func (h *Notify) deliver(ctx context.Context, log *slog.Logger, d notify.Delivery, attempt int) (bool, error) {
+	type channel struct {
+		name string
+		send func() (bool, int, error)
+	}
+	var chans []channel
+	if d.Recipient.WebhookURL != "" {
+		chans = append(chans, channel{"webhook", func() (bool, int, error) { return h.Webhooks.Send(ctx, d) }})
+	}
+	if h.SMS != nil {
+		text := notify.SMSText(d)
+		for i, phone := range d.Recipient.SMS {
+			chans = append(chans, channel{fmt.Sprintf("sms:%d", i), func() (bool, int, error) {
+				retryable, err := h.SMS.SendSMS(ctx, phone, text, d)
+				return retryable, 0, err
+			}})
+		}
+	}
+	retry := false
+	for _, c := range chans {
+		done, err := h.Attempts.Finished(ctx, d.ID, c.name)
+		if err != nil {
+			return false, err
+		}
+		if done {
+			continue
+		}
+		start := h.Now()
+		retryable, status, sendErr := c.send()
+		a := store.Attempt{DeliveryID: d.ID, AlertID: d.AlertID, DeptID: d.Recipient.DeptID, Channel: c.name,
+			Attempt: attempt, HTTPStatus: status, Latency: h.Now().Sub(start), At: start, Status: "delivered"}
+		if sendErr != nil {
+			a.Error = sendErr.Error()
+			a.Status = "failed"
+			if retryable {
+				a.Status, retry = "retry", true
+			}
+		}
+		if err := h.Attempts.RecordAttempt(ctx, a); err != nil {
+			return false, err
+		}
+		log.InfoContext(ctx, "delivery attempt", "delivery_id", d.ID, "channel", c.name, "attempt", attempt,
+			"status", a.Status, "http_status", status, "latency_ms", a.Latency.Milliseconds(), "err", a.Error)
+	}
+	return retry, nil
+}
