@@ -197,7 +197,7 @@ func TestXMLTokenizer(t *testing.T) {
 func TestDecimal(t *testing.T) {
 	for _, c := range []struct {
 		in, out, fen string
-		bad         bool
+		bad          bool
 	}{
 		{"1234.50", "1234.50", "1234.50", false},
 		{"380115,", "380115", "380115.00", false},
