@@ -439,14 +439,14 @@ func TestTemplateSchedulesAndRoutes(t *testing.T) {
 // samTemplateResource maps a SAM policy template to the argument naming the
 // resource it is scoped to.
 var samTemplateResource = map[string]string{
-	"DynamoDBCrudPolicy":                   "TableName",
-	"DynamoDBReadPolicy":                   "TableName",
-	"SQSSendMessagePolicy":                 "QueueName",
-	"SQSPollerPolicy":                      "QueueName",
-	"S3ReadPolicy":                         "BucketName",
-	"S3CrudPolicy":                         "BucketName",
+	"DynamoDBCrudPolicy":                    "TableName",
+	"DynamoDBReadPolicy":                    "TableName",
+	"SQSSendMessagePolicy":                  "QueueName",
+	"SQSPollerPolicy":                       "QueueName",
+	"S3ReadPolicy":                          "BucketName",
+	"S3CrudPolicy":                          "BucketName",
 	"AWSSecretsManagerGetSecretValuePolicy": "SecretArn",
-	"SSMParameterReadPolicy":               "ParameterName",
+	"SSMParameterReadPolicy":                "ParameterName",
 }
 
 // TestTemplatePolicies checks that every function's policies are SAM policy
