@@ -1,7 +1,25 @@
-// Command escalate is the wagewatch escalate Lambda function.
-//
-// TODO(lead): placeholder so that the build and the template test work;
-// replace with the real wiring of its handler.
+// Command escalate is the escalate Lambda function: every 15 minutes it sends
+// alerts open and unacknowledged longer than escalate_after_hours to the
+// city-level departments as well, once per alert.
+// It only reads its configuration, builds its clients once and starts the
+// handler of package handler.
 package main
 
-func main() {}
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/wagewatch/wagewatch/shared/handler"
+)
+
+func main() {
+	d, err := handler.Boot(context.Background(), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "escalate:", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler.NewEscalate(d).Handle)
+}
