@@ -190,6 +190,12 @@ EOF
 
 cmd="${1:-}"
 shift || true
+# install and start are serialized across processes (parallel go test
+# packages may each ask for the stack).
+if [[ "$cmd" == install || "$cmd" == start ]]; then
+  exec 9>"$LOCAL/stack.lock"
+  flock 9
+fi
 case "$cmd" in
   install) install ;;
   start)

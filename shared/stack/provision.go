@@ -291,6 +291,7 @@ func Teardown(ctx context.Context, cfg aws.Config, namespace string) error {
 	r := &Resources{Endpoints: LocalEndpoints()}
 	prefix := namespace + "-"
 	db := r.ddb(cfg)
+	var deleted []string
 	var start *string
 	for {
 		out, err := db.ListTables(ctx, &dynamodb.ListTablesInput{ExclusiveStartTableName: start})
@@ -302,12 +303,22 @@ func Teardown(ctx context.Context, cfg aws.Config, namespace string) error {
 				if _, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
 					return fmt.Errorf("teardown: delete table %s: %w", name, err)
 				}
+				deleted = append(deleted, name)
 			}
 		}
 		if out.LastEvaluatedTableName == nil {
 			break
 		}
 		start = out.LastEvaluatedTableName
+	}
+	gone := dynamodb.NewTableNotExistsWaiter(db, func(o *dynamodb.TableNotExistsWaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
+	for _, name := range deleted {
+		if err := gone.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+			return fmt.Errorf("teardown: table %s deleted: %w", name, err)
+		}
 	}
 	q := r.sqs(cfg)
 	lq, err := q.ListQueues(ctx, &sqs.ListQueuesInput{QueueNamePrefix: aws.String(prefix)})
