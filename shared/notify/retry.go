@@ -25,7 +25,7 @@ func Backoff(attempt int, rnd func() float64) time.Duration {
 		attempt = 1
 	}
 	d := RetryCap
-	// 2^7 · 30 s > 1 h: beyond that the cap holds (and no shift overflows).
+	// 2^7 · 30 s > 1 h: from attempt 8 on the cap holds (and no shift overflows).
 	if attempt <= 7 {
 		d = min(RetryCap, RetryBase<<(attempt-1))
 	}

@@ -19,7 +19,7 @@ func TestBackoff(t *testing.T) {
 		{attempt: -3, rnd: 0, want: 15 * time.Second},
 		{attempt: 2, rnd: 0, want: 30 * time.Second},
 		{attempt: 3, rnd: 0, want: 60 * time.Second},
-		{attempt: 7, rnd: 0, want: 30 * time.Minute},
+		{attempt: 7, rnd: 0, want: 16 * time.Minute},
 		{attempt: 8, rnd: 0, want: 30 * time.Minute},
 		{attempt: 1000, rnd: 0, want: 30 * time.Minute},
 		{attempt: 1 << 30, rnd: 0.999, lo: 30 * time.Minute, hi: time.Hour},
@@ -66,7 +66,7 @@ func TestBackoffSchedule(t *testing.T) {
 			t.Fatalf("still retrying after %d attempts at %v", attempts, now)
 		}
 	}
-	// 15s+30s+…+30min (7 steps ≈ 63.75 min), then 30 min each: ≈ 53 attempts.
+	// 15 s, 30 s, …, 16 min (7 steps ≈ 32 min), then 30 min each: ≈ 55 attempts.
 	if attempts < 40 || attempts > 60 {
 		t.Errorf("%d attempts to reach the horizon with minimal jitter", attempts)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,9 @@ func (w *WebhookSender) Send(ctx context.Context, d Delivery) (retryable bool, s
 	raw := d.Recipient.WebhookURL
 	if raw == "" {
 		return false, 0, fmt.Errorf("webhook delivery %s to %s: %w", d.ID, d.Recipient.DeptID, ErrNoWebhook)
+	}
+	if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return false, 0, fmt.Errorf("webhook delivery %s to %s: url %s: not an http(s) url", d.ID, d.Recipient.DeptID, RedactURL(raw))
 	}
 	secret, err := w.secret(d.Recipient.DeptID)
 	if err != nil {
