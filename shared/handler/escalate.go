@@ -83,7 +83,12 @@ func (h *Escalate) Handle(ctx context.Context, in EscalateInput) (EscalateResult
 	if res.AsOf.IsZero() {
 		res.AsOf = h.Now()
 	}
-	cutoff := res.AsOf.Add(-h.EscalateAfter)
+	// The index compares opening times as text, strictly before the cutoff,
+	// and RFC 3339 text without trailing zeros does not sort like time
+	// within a second; a second's margin takes in every alert that is due
+	// (one opened exactly escalate_after_hours ago included), and
+	// dueForEscalation judges each one exactly.
+	cutoff := res.AsOf.Add(-h.EscalateAfter).Add(time.Second)
 	candidates, err := h.Alerts.UnacknowledgedSince(ctx, cutoff)
 	if err != nil {
 		return res, fmt.Errorf("escalate as of %s: %w", res.AsOf.Format(time.RFC3339), err)
