@@ -116,12 +116,17 @@ func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) err
 			Err: fmt.Errorf("header: missing column(s) %s", strings.Join(missing, ", "))}})
 	}
 	width := len(header)
+	line := 1
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
+		if err == nil {
+			line, _ = cr.FieldPos(0)
+		} else {
+			line++ // FieldPos is only valid after a successful Read
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
