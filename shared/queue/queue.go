@@ -48,16 +48,38 @@ func NewSender(api API, url string) *Sender {
 // URL returns the queue's URL.
 func (s *Sender) URL() string { return s.url }
 
-// Send sends msgs with SendMessageBatch, ten a call, retrying entries that
-// failed with a sender-independent error a few times before giving up.
+// MaxBatchBytes is SQS's limit for the bodies of one SendMessageBatch call
+// together.
+const MaxBatchBytes = 256 * 1024
+
+// Send sends msgs with SendMessageBatch, up to ten a call and 256 KB
+// together, retrying entries that failed with a sender-independent error a
+// few times before giving up.
 func (s *Sender) Send(ctx context.Context, msgs []Message) error {
-	for start := 0; start < len(msgs); start += maxBatch {
-		end := min(start+maxBatch, len(msgs))
-		if err := s.sendBatch(ctx, msgs[start:end]); err != nil {
+	for _, batch := range Batches(msgs) {
+		if err := s.sendBatch(ctx, batch); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Batches splits msgs, in order, into SendMessageBatch calls of at most ten
+// messages and MaxBatchBytes of bodies.
+func Batches(msgs []Message) [][]Message {
+	var out [][]Message
+	start, size := 0, 0
+	for i, m := range msgs {
+		if i > start && (i-start == maxBatch || size+len(m.Body) > MaxBatchBytes) {
+			out = append(out, msgs[start:i])
+			start, size = i, 0
+		}
+		size += len(m.Body)
+	}
+	if start < len(msgs) {
+		out = append(out, msgs[start:])
+	}
+	return out
 }
 
 func (s *Sender) sendBatch(ctx context.Context, msgs []Message) error {

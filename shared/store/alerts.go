@@ -33,6 +33,9 @@ import (
 const (
 	openIndex  = "gsi1"
 	unackIndex = "gsi2"
+	// sortableTime is fixed-width, so that string order is time order
+	// (RFC3339Nano drops trailing zeros).
+	sortableTime = "2006-01-02T15:04:05.000000000Z"
 )
 
 // ErrConflict reports a write that lost a race (an alert opened or changed
@@ -144,10 +147,10 @@ func (st *Store) Alert(ctx context.Context, id string) (alert.Alert, error) {
 func (st *Store) OpenAlert(ctx context.Context, a alert.Alert) (alert.Alert, error) {
 	hk := key("P#"+a.ProjectID, "HEAD#"+string(a.Rule))
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(st.t.Alerts),
-		Key:                 hk,
-		UpdateExpression:    aws.String("SET #open = :t, gsi1pk = :g, gsi1sk = :p ADD seq :one"),
-		ConditionExpression: aws.String("attribute_not_exists(#open) OR #open = :f"),
+		TableName:                aws.String(st.t.Alerts),
+		Key:                      hk,
+		UpdateExpression:         aws.String("SET #open = :t, gsi1pk = :g, gsi1sk = :p ADD seq :one"),
+		ConditionExpression:      aws.String("attribute_not_exists(#open) OR #open = :f"),
 		ExpressionAttributeNames: map[string]string{"#open": "open"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false},
@@ -207,7 +210,7 @@ func (st *Store) putAlert(ctx context.Context, a alert.Alert, readVersion int) e
 	item["status"] = s(string(a.Status))
 	if a.Status == alert.Open && !a.Escalated {
 		item["gsi2pk"] = s(fmt.Sprintf("UNACK#%02d", shard(a.ID)))
-		item["gsi2sk"] = s(a.OpenedAt.UTC().Format(time.RFC3339Nano) + "#" + a.ID)
+		item["gsi2sk"] = s(a.OpenedAt.UTC().Format(sortableTime) + "#" + a.ID)
 	}
 	in := &dynamodb.PutItemInput{TableName: aws.String(st.t.Alerts), Item: item}
 	if readVersion == 0 {
@@ -223,7 +226,7 @@ func (st *Store) putAlert(ctx context.Context, a alert.Alert, readVersion int) e
 		return fmt.Errorf("save alert %s: %w", a.ID, err)
 	}
 	for _, dept := range a.Recipients {
-		idx := key("DEPT#"+dept, a.OpenedAt.UTC().Format(time.RFC3339Nano)+"#"+a.ID)
+		idx := key("DEPT#"+dept, a.OpenedAt.UTC().Format(sortableTime)+"#"+a.ID)
 		idx["alert_id"] = s(a.ID)
 		if _, err := st.putNew(ctx, st.t.Alerts, idx); err != nil {
 			return fmt.Errorf("index alert %s for %s: %w", a.ID, dept, err)
@@ -279,7 +282,7 @@ func (st *Store) UnacknowledgedSince(ctx context.Context, cutoff time.Time) ([]a
 			TableName:                 aws.String(st.t.Alerts),
 			IndexName:                 aws.String(unackIndex),
 			KeyConditionExpression:    aws.String("gsi2pk = :pk AND gsi2sk < :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(fmt.Sprintf("UNACK#%02d", sh)), ":c": s(cutoff.UTC().Format(time.RFC3339Nano))},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(fmt.Sprintf("UNACK#%02d", sh)), ":c": s(cutoff.UTC().Format(sortableTime))},
 		}
 		err := st.pages(ctx, in, func(it map[string]types.AttributeValue) error {
 			var a alert.Alert
