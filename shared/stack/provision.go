@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -533,4 +535,29 @@ func LoadResources(path string, cfg aws.Config, t *Template, log *slog.Logger) (
 	}
 	r.tpl, r.cfg, r.log = t, cfg, log
 	return r, nil
+}
+
+// LocalConfig is the aws.Config for the local stack: credentials "local"
+// (unless AWS_ACCESS_KEY_ID is set), AWS_REGION or us-east-1, and checksums
+// only when an operation requires them (the local S3 does not read
+// aws-chunked trailers). Endpoints are not in it: Resources points each
+// client at its service (LocalEndpoints).
+func LocalConfig(ctx context.Context) (aws.Config, error) {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(region),
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("local aws config: %w", err)
+	}
+	return cfg, nil
 }
