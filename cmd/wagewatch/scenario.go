@@ -20,11 +20,15 @@ import (
 func init() {
 	register("scenario run", command{
 		summary: "scenario run DIR [--keep] [--as-of RFC3339]: load a scenario through the pipeline, print the open alerts",
-		run:     func(ctx context.Context, args []string, o, e io.Writer) int { return runScenario(ctx, args, o, e, false) },
+		run: func(ctx context.Context, args []string, o, e io.Writer) int {
+			return runScenario(ctx, args, o, e, false)
+		},
 	})
 	register("scenario check", command{
 		summary: "scenario check DIR [--keep] [--as-of RFC3339]: run it and compare with expected_alerts.jsonl",
-		run:     func(ctx context.Context, args []string, o, e io.Writer) int { return runScenario(ctx, args, o, e, true) },
+		run: func(ctx context.Context, args []string, o, e io.Writer) int {
+			return runScenario(ctx, args, o, e, true)
+		},
 	})
 }
 

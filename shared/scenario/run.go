@@ -339,4 +339,3 @@ func openAlerts(ctx context.Context, st *store.Store) ([]alert.Alert, error) {
 	})
 	return out, nil
 }
-
