@@ -252,7 +252,12 @@ func (o *oracle) readBank(data []byte, n int, fs *FileSummary) error {
 	_, err := feed.Parse(bytes.NewReader(data), fs.File, func(it feed.Item) error {
 		switch {
 		case it.Err != nil:
-			fs.reject(it.Err.Line+it.Err.Entry, it.Err.Error())
+			// Located by line, else (camt) by entry index.
+			at := it.Err.Line
+			if at == 0 {
+				at = it.Err.Entry
+			}
+			fs.reject(at, it.Err.Error())
 		case it.Entry != nil:
 			e, err := it.Entry.Ledger(cp)
 			if err == nil {
