@@ -662,3 +662,31 @@ func TestFolderName(t *testing.T) {
 		}
 	}
 }
+
+// TestMakefileBuildTargets checks that the Makefile's SAM_FUNCTIONS list
+// (which makes the build-<LogicalId> targets `sam build` calls) names every
+// function of the template with its folder, and nothing else.
+func TestMakefileBuildTargets(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\w+Function):([a-z-]+)`).FindAllStringSubmatch(string(data), -1) {
+		got[m[1]] = m[2]
+	}
+	want := map[string]string{}
+	for id, f := range loadModel(t).Functions {
+		want[id] = f.Name
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Makefile SAM_FUNCTIONS %v, template %v", got, want)
+	}
+	if !strings.Contains(string(data), "$$(ARTIFACTS_DIR)/bootstrap") || !strings.Contains(string(data), "GOARCH=arm64") || !strings.Contains(string(data), "lambda.norpc") {
+		t.Error("the build-<LogicalId> recipe must write $(ARTIFACTS_DIR)/bootstrap for linux/arm64 with -tags lambda.norpc")
+	}
+}
