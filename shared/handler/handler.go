@@ -8,6 +8,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -59,7 +60,11 @@ func eachMessage(ctx context.Context, log *slog.Logger, ev events.SQSEvent, fn f
 	var resp events.SQSEventResponse
 	for _, m := range ev.Records {
 		if err := fn(ctx, m); err != nil {
-			log.ErrorContext(ctx, "message failed", "message_id", m.MessageId, "err", err.Error())
+			level := slog.LevelError
+			if errors.Is(err, errRetry) {
+				level = slog.LevelWarn // an expected retry, with its backoff
+			}
+			log.Log(ctx, level, "message failed", "message_id", m.MessageId, "err", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 		}
 	}

@@ -32,8 +32,12 @@ type ScanResult struct {
 	Projects int       `json:"projects"`
 }
 
-// Scan is the scan function: find the active and suspended projects and any
-// project with an open alert, and send one evaluate message per project.
+// Scan is the scan function: find the projects to evaluate and send one
+// evaluate message per project. rules.md evaluates wage_arrears,
+// labor_cost_short, payment_returned and payee_not_enrolled for every
+// project, completed ones included (wages stay owed after the work ends),
+// so the scan takes active, suspended and completed projects, each through
+// the sharded status index, and any project with an open alert.
 type Scan struct {
 	Projects projectFinder
 	Evaluate sender
@@ -49,7 +53,7 @@ func (h *Scan) Handle(ctx context.Context, in ScanInput) (ScanResult, error) {
 		asOf = h.Now()
 	}
 	set := map[string]bool{}
-	for _, st := range []registry.Status{registry.Active, registry.Suspended} {
+	for _, st := range []registry.Status{registry.Active, registry.Suspended, registry.Completed} {
 		ids, err := h.Projects.ProjectsByStatus(ctx, st)
 		if err != nil {
 			return ScanResult{}, err

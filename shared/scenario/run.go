@@ -46,6 +46,10 @@ type Options struct {
 	Report io.Writer
 	// Drain bounds each wait for the queues to drain.
 	Drain time.Duration
+	// State is where the namespace of the last run is kept, for Keep
+	// (default .local/resources.json). A run without Keep deletes the
+	// namespace recorded there before it provisions its own.
+	State string
 	// ReceiverAddr is where the in-process webhook receiver listens when
 	// nothing listens there yet ("" for 127.0.0.1:9099).
 	ReceiverAddr string
@@ -189,7 +193,10 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	state := stack.StatePath(opt.Root)
+	state := opt.State
+	if state == "" {
+		state = stack.StatePath(opt.Root)
+	}
 	var res *stack.Resources
 	if opt.Keep {
 		res, err = stack.LoadResources(state, cfg, tpl, opt.Log)
