@@ -163,6 +163,48 @@ func TestOracleBasicSummary(t *testing.T) {
 	}
 }
 
+// TestOracleBadRowsSummary checks, file by file, what the oracle kept,
+// rejected and ignored as duplicate in bad-rows-duplicates, counted by hand
+// in its README (a row with two bad fields gives two rejects).
+func TestOracleBadRowsSummary(t *testing.T) {
+	sc, err := Load(filepath.Join(repoRoot(t), "testdata", "scenarios", "bad-rows-duplicates"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sum, err := Evaluate(sc, testHasher(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		file                          string
+		accepted, rejected, duplicate int
+	}{
+		{"projects.csv", 1, 3, 0},
+		{"departments.csv", 9, 2, 0},
+		{"workers.csv", 2, 4, 0},
+		{"bank/a-abc-2610.csv", 4, 4, 0},
+		{"bank/b-abc-2611-resent.csv", 1, 0, 2},
+		{"bank/c-abc-camt053-truncated.xml", 1, 2, 0},
+		{"bank/d-notes.txt", 0, 1, 0},
+		{"attendance/a-br1.csv", 19, 6, 0},
+		{"attendance/b-br1-resent.jsonl", 3, 2, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			fs, ok := sum.File(tc.file)
+			if !ok {
+				t.Fatalf("no summary for %s", tc.file)
+			}
+			if fs.Accepted != tc.accepted || fs.Rejected != tc.rejected || fs.Duplicates != tc.duplicate {
+				t.Errorf("accepted %d rejected %d duplicates %d; want %d %d %d", fs.Accepted, fs.Rejected, fs.Duplicates, tc.accepted, tc.rejected, tc.duplicate)
+			}
+			if len(fs.Rejects) != fs.Rejected {
+				t.Errorf("%d rejects listed for %d rejected", len(fs.Rejects), fs.Rejected)
+			}
+		})
+	}
+}
+
 // fullNumber finds an 18-character identity number or a run of 16 or more
 // digits: no reject reason may carry one.
 var fullNumber = regexp.MustCompile(`\d{17}[\dX]|\d{16,}`)
