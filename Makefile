@@ -71,7 +71,7 @@ stack-status:
 # the start's, when the stack did not start).
 test: stack-install tools
 	@rc=0; \
-	{ infra/stack.sh start && $(GO) test -timeout $(TEST_TIMEOUT) ./...; } || rc=$$?; \
+	{ infra/stack.sh start && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...; } || rc=$$?; \
 	infra/stack.sh stop; \
 	exit $$rc
 
