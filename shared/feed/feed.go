@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/ledger"
@@ -152,12 +153,19 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // maxRecord bounds ParseError.Record.
 const maxRecord = 80
 
-// excerpt returns a short, masked copy of a record for a ParseError.
+// excerpt returns a short, masked copy of a record for a ParseError. It
+// masks before it cuts (a card number cut short would escape the mask) and
+// cuts on a character boundary.
 func excerpt(s string) string {
+	s = MaskDigits(s)
 	if len(s) > maxRecord {
-		s = s[:maxRecord] + "…"
+		cut := maxRecord
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
-	return MaskDigits(s)
+	return s
 }
 
 // MaskDigits replaces the middle of every run of 12 or more digits (a card or

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // repeatReader yields head, then n bytes of fill, then tail, without holding
@@ -267,5 +268,14 @@ func TestLedger(t *testing.T) {
 	lb, err := b.Ledger()
 	if err != nil || lb.Amount != -624000 || lb.Order != "" {
 		t.Errorf("balance %+v, %v", lb, err)
+	}
+}
+
+func TestExcerptMasksBeforeCutting(t *testing.T) {
+	// A card number straddling the cut must not leave 11 digits in clear.
+	rec := strings.Repeat("天", 23) + ",6228480010100001,x"
+	got := excerpt(rec)
+	if strings.Contains(got, "62284800101") || !utf8.ValidString(got) {
+		t.Fatalf("excerpt = %q", got)
 	}
 }

@@ -186,7 +186,11 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 	sum, err := feed.Parse(body, key, func(it feed.Item) error {
 		switch {
 		case it.Err != nil:
-			reject(it.Err.Line+it.Err.Entry, it.Err.Error())
+			line := it.Err.Line
+			if line == 0 {
+				line = it.Err.Entry
+			}
+			reject(line, it.Err.Error())
 		case it.Entry != nil:
 			e, err := it.Entry.Ledger(cp)
 			if err == nil {
