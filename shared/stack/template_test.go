@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -688,5 +689,21 @@ func TestMakefileBuildTargets(t *testing.T) {
 	}
 	if !strings.Contains(string(data), "$$(ARTIFACTS_DIR)/bootstrap") || !strings.Contains(string(data), "GOARCH=arm64") || !strings.Contains(string(data), "lambda.norpc") {
 		t.Error("the build-<LogicalId> recipe must write $(ARTIFACTS_DIR)/bootstrap for linux/arm64 with -tags lambda.norpc")
+	}
+}
+
+// TestTemplateCfnLint runs cfn-lint (shipped with this kind of machine;
+// `pip install cfn-lint` elsewhere), which expands the SAM transform and
+// checks every resource against the resource specs of a global and both
+// China regions.
+func TestTemplateCfnLint(t *testing.T) {
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Fatalf("cfn-lint not found (pip install cfn-lint): %v", err)
+	}
+	cmd := exec.Command(bin, "--regions", "us-east-1", "cn-north-1", "cn-northwest-1", "--", templatePath(t))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
 }
