@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wagewatch/wagewatch/shared/alert"
@@ -50,6 +51,9 @@ type Options struct {
 	// (default .local/resources.json). A run without Keep deletes the
 	// namespace recorded there before it provisions its own.
 	State string
+	// Observe, when set, sees every SQS event before its function handles
+	// it (tests read the messages that flow between the functions).
+	Observe func(function string, ev events.SQSEvent)
 	// ReceiverAddr is where the in-process webhook receiver listens when
 	// nothing listens there yet ("" for 127.0.0.1:9099).
 	ReceiverAddr string
@@ -257,6 +261,13 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 		}
 		a.deps[fn.Name] = d
 		if h, ok := handler.ForFunction(fn.Name, d); ok && len(fn.SQS) > 0 {
+			if obs, name := opt.Observe, fn.Name; obs != nil {
+				inner := h
+				h = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+					obs(name, ev)
+					return inner(ctx, ev)
+				}
+			}
 			handlers[id] = stack.SQSHandler(h)
 		}
 	}
