@@ -486,3 +486,44 @@ func TestMain(m *testing.M) {
 	os.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	os.Exit(m.Run())
 }
+
+// TestRunnerRetryVisibility: with RetryVisibility set, a failed message comes
+// back after that long, not after the queue's 60 s visibility timeout.
+func TestRunnerRetryVisibility(t *testing.T) {
+	cfg := stacktest.EnsureLocal(t)
+	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 60", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	var mu sync.Mutex
+	calls := 0
+	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}}, nil
+		}
+		return events.SQSEventResponse{}, nil
+	}
+	send(t, cfg, r, "WorkQueue", "x")
+	run := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
+	run.WaitTime = time.Second
+	run.RetryVisibility = time.Second
+	if err := run.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err = run.WaitDrained(context.Background(), 20*time.Second)
+	run.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || run.Invocations() != 2 {
+		t.Errorf("handler called %d times (%d invocations), want 2", calls, run.Invocations())
+	}
+}
