@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/intrinsics"
@@ -705,5 +707,80 @@ func TestTemplateCfnLint(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
+	}
+}
+
+// TestEventSamples checks that each function's events/<name>.json is the
+// event its trigger in the template sends: an SQS event from its queue (whose
+// bodies are S3 events when the bucket notifies that queue), an HTTP API v2
+// request on one of its routes, or an EventBridge Scheduler event.
+func TestEventSamples(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := loadModel(t)
+	notified := map[string]bool{}
+	for _, b := range m.Buckets {
+		for _, n := range b.Notifications {
+			notified[n.Queue] = true
+		}
+	}
+	for id, f := range m.Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(root, "events", f.Name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := func(v any) {
+				t.Helper()
+				if err := json.Unmarshal(data, v); err != nil {
+					t.Fatalf("decode: %v", err)
+				}
+			}
+			switch {
+			case len(f.SQS) > 0:
+				var ev events.SQSEvent
+				dec(&ev)
+				if len(ev.Records) == 0 {
+					t.Fatal("no records")
+				}
+				for _, r := range ev.Records {
+					if r.EventSource != "aws:sqs" || !strings.HasSuffix(r.EventSourceARN, f.SQS[0].Queue) || r.MessageId == "" || r.ReceiptHandle == "" || r.Attributes["ApproximateReceiveCount"] == "" {
+						t.Errorf("record %+v is not from %s", r, f.SQS[0].Queue)
+					}
+					if notified[f.SQS[0].Queue] {
+						var s3ev events.S3Event
+						if err := json.Unmarshal([]byte(r.Body), &s3ev); err != nil || len(s3ev.Records) != 1 {
+							t.Fatalf("body is not an S3 event: %v", err)
+						}
+						rec := s3ev.Records[0]
+						if rec.EventName != "ObjectCreated:Put" || rec.EventVersion != "2.1" || m.Buckets["FeedBucket"].QueueFor(rec.S3.Object.URLDecodedKey) != f.SQS[0].Queue {
+							t.Errorf("S3 record %+v does not route to %s", rec, f.SQS[0].Queue)
+						}
+					} else if !json.Valid([]byte(r.Body)) {
+						t.Errorf("body is not JSON: %q", r.Body)
+					}
+				}
+			case len(f.Routes) > 0:
+				var req events.APIGatewayV2HTTPRequest
+				dec(&req)
+				ok := false
+				for _, rt := range f.Routes {
+					ok = ok || req.RouteKey == rt.Method+" "+rt.Path
+				}
+				if req.Version != "2.0" || !ok || req.RequestContext.HTTP.Method == "" {
+					t.Errorf("request %s %s is not one of %s's routes", req.Version, req.RouteKey, id)
+				}
+			case len(f.Schedules) > 0:
+				var ev events.EventBridgeEvent
+				dec(&ev)
+				if ev.Source != "aws.scheduler" || ev.DetailType != "Scheduled Event" {
+					t.Errorf("event %+v is not an EventBridge Scheduler event", ev)
+				}
+			default:
+				t.Errorf("%s has no trigger in the template", id)
+			}
+		})
 	}
 }
