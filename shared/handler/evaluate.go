@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,8 +12,6 @@ import (
 	"github.com/wagewatch/wagewatch/shared/alert"
 	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/ledger"
-	"github.com/wagewatch/wagewatch/shared/notify"
-	"github.com/wagewatch/wagewatch/shared/queue"
 	"github.com/wagewatch/wagewatch/shared/registry"
 	"github.com/wagewatch/wagewatch/shared/route"
 	"github.com/wagewatch/wagewatch/shared/rules"
@@ -34,7 +31,8 @@ type snapshotReader interface {
 // alertStore keeps alerts.
 type alertStore interface {
 	CurrentAlerts(ctx context.Context, project string) ([]alert.Alert, error)
-	OpenAlert(ctx context.Context, a alert.Alert) (alert.Alert, error)
+	ReserveAlert(ctx context.Context, project string, rule rules.Rule) (int, error)
+	PutNewAlert(ctx context.Context, a alert.Alert) error
 	SaveAlert(ctx context.Context, a alert.Alert, readVersion int) error
 }
 
@@ -115,52 +113,50 @@ func (h *Evaluate) Project(ctx context.Context, log *slog.Logger, msg EvaluateMe
 		}
 		log.InfoContext(ctx, "alert "+string(c.Kind), "alert_id", a.ID, "rule", string(a.Rule),
 			"severity", string(a.Severity), "workers", a.Workers, "amount", a.Amount.String(), "period", a.Period.String())
-		if c.Notify {
-			if err := h.notify(ctx, p, tree, a, string(c.Kind)); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
 
+// apply stores one change. The deliveries of a change that notifies are
+// queued before the change is saved, under ids that only the change fixes
+// (alert id, timeline length, recipient): a crash in between makes the
+// redelivered evaluation plan the same change again and queue the same ids,
+// which notify sends once. Saving first could lose them for good.
 func (h *Evaluate) apply(ctx context.Context, p registry.Project, tree *route.Tree, c alert.Change) (alert.Alert, error) {
 	a := c.After
 	a.Recipients = union(a.Recipients, tree.Recipients(p.CountyCode, p.Sector, string(a.Severity), a.Escalated))
 	if c.Kind == alert.Opened {
-		opened, err := h.Alerts.OpenAlert(ctx, a)
-		if errors.Is(err, store.ErrConflict) {
+		seq, err := h.Alerts.ReserveAlert(ctx, a.ProjectID, a.Rule)
+		if err != nil {
 			return a, fmt.Errorf("evaluate %s: %w", p.ID, err)
 		}
-		return opened, err
+		a.Seq, a.ID = seq, store.AlertID(a.ProjectID, a.Rule, seq)
+		if err := h.notifyChange(ctx, p, tree, a, c); err != nil {
+			return a, err
+		}
+		return a, h.Alerts.PutNewAlert(ctx, a)
 	}
 	if c.Before == nil {
 		return a, fmt.Errorf("evaluate %s: %s change without the alert it changes", p.ID, c.Kind)
 	}
+	if err := h.notifyChange(ctx, p, tree, a, c); err != nil {
+		return a, err
+	}
 	return a, h.Alerts.SaveAlert(ctx, a, c.Before.Version)
+}
+
+func (h *Evaluate) notifyChange(ctx context.Context, p registry.Project, tree *route.Tree, a alert.Alert, c alert.Change) error {
+	if !c.Notify {
+		return nil
+	}
+	return h.notify(ctx, p, tree, a, string(c.Kind))
 }
 
 // notify sends one delivery per recipient of the alert's latest change.
 func (h *Evaluate) notify(ctx context.Context, p registry.Project, tree *route.Tree, a alert.Alert, change string) error {
-	seq := len(a.Timeline)
-	msgs := make([]queue.Message, 0, len(a.Recipients))
-	for _, id := range a.Recipients {
-		dept, ok := tree.Department(id)
-		if !ok {
-			continue
-		}
-		d := notify.Delivery{
-			ID: notify.DeliveryID(a.ID, seq, id), AlertID: a.ID, ProjectID: p.ID, ProjectName: p.Name,
-			CountyCode: p.CountyCode, Sector: string(p.Sector), Rule: string(a.Rule), RuleChinese: a.Rule.Chinese(),
-			Change: change, Status: string(a.Status), Severity: string(a.Severity), Period: a.Period.String(),
-			Workers: a.Workers, Amount: a.Amount, At: a.UpdatedAt, OpenedAt: a.OpenedAt,
-			Recipient: notify.Recipient{DeptID: dept.ID, Name: dept.Name, SMS: dept.SMS, WebhookURL: dept.WebhookURL},
-		}
-		body, err := json.Marshal(d)
-		if err != nil {
-			return fmt.Errorf("encode delivery %s: %w", d.ID, err)
-		}
-		msgs = append(msgs, queue.Message{Body: string(body)})
+	msgs, err := deliveryMessages(p, tree, a, change, a.Recipients)
+	if err != nil {
+		return err
 	}
 	return h.Notify.Send(ctx, msgs)
 }

@@ -141,48 +141,59 @@ func (st *Store) Alert(ctx context.Context, id string) (alert.Alert, error) {
 	return a, nil
 }
 
-// OpenAlert stores a newly opened alert: it takes the next alert number of
-// (project, rule) on the condition that none is open, then writes the alert.
-// The returned alert carries its ID and Seq.
-func (st *Store) OpenAlert(ctx context.Context, a alert.Alert) (alert.Alert, error) {
-	hk := key("P#"+a.ProjectID, "HEAD#"+string(a.Rule))
+// ReserveAlert takes the next alert number of (project, rule) on the
+// condition that no alert of theirs is open. When one is open but its alert
+// item was never written (a crash between the two writes), it hands out that
+// number again, so the opening completes; when one is open and written, it
+// is ErrConflict.
+func (st *Store) ReserveAlert(ctx context.Context, project string, rule rules.Rule) (int, error) {
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(st.t.Alerts),
-		Key:                      hk,
+		Key:                      key("P#"+project, "HEAD#"+string(rule)),
 		UpdateExpression:         aws.String("SET #open = :t, gsi1pk = :g, gsi1sk = :p ADD seq :one"),
 		ConditionExpression:      aws.String("attribute_not_exists(#open) OR #open = :f"),
 		ExpressionAttributeNames: map[string]string{"#open": "open"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false},
-			":g": s(fmt.Sprintf("OPEN#%02d", shard(a.ProjectID))), ":p": s(a.ProjectID), ":one": n(1),
+			":g": s(fmt.Sprintf("OPEN#%02d", shard(project))), ":p": s(project), ":one": n(1),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
-	var seq int
 	switch {
 	case isConditionFailed(err):
-		// Open already: complete an opening a crash interrupted, or lose.
-		head, gerr := st.get(ctx, st.t.Alerts, "P#"+a.ProjectID, "HEAD#"+string(a.Rule))
+		head, gerr := st.get(ctx, st.t.Alerts, "P#"+project, "HEAD#"+string(rule))
 		if gerr != nil {
-			return a, gerr
+			return 0, gerr
 		}
-		seq = intAttr(head, "seq")
-		if _, ok, gerr := st.alertAt(ctx, a.ProjectID, a.Rule, seq); gerr != nil || ok {
-			if gerr != nil {
-				return a, gerr
-			}
-			return a, fmt.Errorf("open alert %s/%s: %w", a.ProjectID, a.Rule, ErrConflict)
+		seq := intAttr(head, "seq")
+		_, written, gerr := st.alertAt(ctx, project, rule, seq)
+		if gerr != nil {
+			return 0, gerr
 		}
+		if written {
+			return 0, fmt.Errorf("open alert %s/%s: %w", project, rule, ErrConflict)
+		}
+		return seq, nil
 	case err != nil:
-		return a, fmt.Errorf("open alert %s/%s: %w", a.ProjectID, a.Rule, err)
-	default:
-		seq = intAttr(out.Attributes, "seq")
+		return 0, fmt.Errorf("open alert %s/%s: %w", project, rule, err)
 	}
-	a.Seq, a.ID = seq, AlertID(a.ProjectID, a.Rule, seq)
-	if err := st.putAlert(ctx, a, 0); err != nil {
+	return intAttr(out.Attributes, "seq"), nil
+}
+
+// PutNewAlert writes an alert whose number ReserveAlert handed out.
+func (st *Store) PutNewAlert(ctx context.Context, a alert.Alert) error {
+	return st.putAlert(ctx, a, 0)
+}
+
+// OpenAlert stores a newly opened alert: ReserveAlert, then PutNewAlert. The
+// returned alert carries its ID and Seq.
+func (st *Store) OpenAlert(ctx context.Context, a alert.Alert) (alert.Alert, error) {
+	seq, err := st.ReserveAlert(ctx, a.ProjectID, a.Rule)
+	if err != nil {
 		return a, err
 	}
-	return a, nil
+	a.Seq, a.ID = seq, AlertID(a.ProjectID, a.Rule, seq)
+	return a, st.PutNewAlert(ctx, a)
 }
 
 // SaveAlert writes a changed alert, on the condition that it was not changed
