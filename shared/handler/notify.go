@@ -33,20 +33,38 @@ type visibility interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
+// deadLetters takes the deliveries given up on (the notify DLQ).
+type deadLetters interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
 // Notify is the notify function: deliver one alert change to one recipient
 // by SMS (every number) and webhook (when it has a URL). Each channel is
 // delivered at most once; a retryable failure comes back after an
 // exponential backoff (the message's visibility timeout) for up to 24 hours,
 // then goes to the DLQ.
+//
+// The first receive at or past notify.RetryHorizon after the message was
+// sent is the last attempt. When DLQ and DLQURL are set, a channel that
+// fails retryably then is recorded as failed, the message is sent to the DLQ
+// by the handler itself and deleted from the queue, so that giving up does
+// not depend on the queue's maxReceiveCount. Without them, the attempt is
+// recorded as a retry and the message is failed without a backoff, for the
+// redrive policy to move it.
 type Notify struct {
 	Attempts attempts
 	Webhooks webhooks
 	SMS      notify.SMSSender // nil: SMS disabled
 	Queue    visibility
 	QueueURL string
+	DLQ      deadLetters
+	DLQURL   string
 	Now      func() time.Time
 	Rand     func() float64
-	Log      *slog.Logger
+	// Backoff returns the delay before retry number attempt; nil is
+	// notify.Backoff with Rand.
+	Backoff func(attempt int) time.Duration
+	Log     *slog.Logger
 }
 
 // errRetry marks a delivery that will be tried again.
@@ -65,7 +83,25 @@ func (h *Notify) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
 			first = time.UnixMilli(ms)
 		}
-		retry, err := h.deliver(ctx, log, d, max(attempt, 1))
+		var giveUp func() error
+		if notify.GiveUp(first, h.Now()) && h.DLQ != nil && h.DLQURL != "" {
+			moved := false
+			giveUp = func() error {
+				if moved {
+					return nil
+				}
+				if _, err := h.DLQ.SendMessage(ctx, &sqs.SendMessageInput{
+					QueueUrl: aws.String(h.DLQURL), MessageBody: aws.String(m.Body),
+				}); err != nil {
+					return fmt.Errorf("delivery %s: move to the dead-letter queue: %w", d.ID, err)
+				}
+				moved = true
+				log.WarnContext(ctx, "delivery given up; moved to the dead-letter queue", "delivery_id", d.ID,
+					"first_sent", first, "horizon", notify.RetryHorizon.String())
+				return nil
+			}
+		}
+		retry, err := h.deliver(ctx, log, d, max(attempt, 1), giveUp)
 		if err != nil {
 			return err
 		}
@@ -77,7 +113,12 @@ func (h *Notify) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 			// policy moves it to the DLQ, where the alarm sees it.
 			return fmt.Errorf("delivery %s: gave up after %s: %w", d.ID, notify.RetryHorizon, errRetry)
 		}
-		wait := notify.Backoff(attempt, h.Rand)
+		var wait time.Duration
+		if h.Backoff != nil {
+			wait = h.Backoff(attempt)
+		} else {
+			wait = notify.Backoff(attempt, h.Rand)
+		}
 		if h.Queue != nil && h.QueueURL != "" {
 			if _, err := h.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 				QueueUrl: aws.String(h.QueueURL), ReceiptHandle: aws.String(m.ReceiptHandle),
@@ -91,8 +132,10 @@ func (h *Notify) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 }
 
 // deliver tries every channel not finished yet; it reports whether some
-// channel must be retried.
-func (h *Notify) deliver(ctx context.Context, log *slog.Logger, d notify.Delivery, attempt int) (bool, error) {
+// channel must be retried. giveUp, when not nil, is called on a retryable
+// failure (this is the last attempt): when it moved the message to the DLQ,
+// the channel is recorded as failed.
+func (h *Notify) deliver(ctx context.Context, log *slog.Logger, d notify.Delivery, attempt int, giveUp func() error) (bool, error) {
 	type channel struct {
 		name string
 		send func() (bool, int, error)
@@ -127,7 +170,16 @@ func (h *Notify) deliver(ctx context.Context, log *slog.Logger, d notify.Deliver
 			a.Error = sendErr.Error()
 			a.Status = "failed"
 			if retryable {
-				a.Status, retry = "retry", true
+				a.Status = "retry"
+				if giveUp != nil {
+					if err := giveUp(); err != nil {
+						log.WarnContext(ctx, "give up delivery", "delivery_id", d.ID, "err", err.Error())
+					} else {
+						a.Status = "failed"
+						a.Error += fmt.Sprintf(" (gave up after %s; sent to the dead-letter queue)", notify.RetryHorizon)
+					}
+				}
+				retry = retry || a.Status == "retry"
 			}
 		}
 		if err := h.Attempts.RecordAttempt(ctx, a); err != nil {
