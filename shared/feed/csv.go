@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -16,41 +17,6 @@ import (
 const csvMaxRecord = 1 << 20
 
 var errRecordTooLong = fmt.Errorf("record longer than %d bytes: file breaks off", csvMaxRecord)
-
-// recordLimiter passes bytes through and fails once a record (up to a
-// newline outside quotes) exceeds csvMaxRecord bytes, so that encoding/csv
-// never buffers an unbounded line.
-type recordLimiter struct {
-	r       io.Reader
-	n       int
-	inQuote bool
-	err     error
-}
-
-func (l *recordLimiter) Read(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	n, err := l.r.Read(p)
-	b := p[:n]
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			l.inQuote = !l.inQuote
-		case '\n':
-			if !l.inQuote {
-				l.n = 0
-				continue
-			}
-		}
-		l.n++
-		if l.n > csvMaxRecord {
-			l.err = errRecordTooLong
-			return i, nil
-		}
-	}
-	return n, err
-}
 
 var csvColumns = []string{"account", "bank_ref", "booking_date", "direction", "amount", "kind",
 	"counterparty_account", "counterparty_name", "end_to_end_id", "original_ref", "balance_after"}
@@ -72,14 +38,26 @@ const (
 
 var csvRequired = []int{cAccount, cBankRef, cBookingDate, cDirection, cAmount, cKind}
 
+// csvParser holds the state of one canonical CSV parse. The Entry and
+// Balance it emits are reused for every row.
+type csvParser struct {
+	file  string
+	emit  func(Item) error
+	col   [cCount]int
+	width int
+	entry Entry
+	bal   Balance
+	// text collects the string columns of a row, converted to one string.
+	text []byte
+	// account is the last account read, reused while it repeats.
+	account string
+}
+
 func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) error {
 	text, enc := textenc.Detect(r)
 	sum.Encoding, sum.Currency = string(enc), "CNY"
-	lim := &recordLimiter{r: text}
-	cr := csv.NewReader(lim)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	cr := newCSVReader(text)
+	headerFields, _, err := cr.read()
 	if err != nil {
 		if errors.Is(err, errRecordTooLong) {
 			return emit(Item{Err: &ParseError{File: file, Line: 1, Err: err}})
@@ -90,24 +68,28 @@ func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) err
 		}
 		return fmt.Errorf("read header: %w", err)
 	}
-	var col [cCount]int
-	for i := range col {
-		col[i] = -1
+	header := make([]string, len(headerFields))
+	for i, h := range headerFields {
+		header[i] = string(h)
+	}
+	p := &csvParser{file: file, emit: emit, width: len(header)}
+	for i := range p.col {
+		p.col[i] = -1
 	}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
 		for c, name := range csvColumns {
 			if h == name {
-				if col[c] >= 0 {
+				if p.col[c] >= 0 {
 					return emit(Item{Err: &ParseError{File: file, Line: 1, Err: fmt.Errorf("header: column %s twice", name)}})
 				}
-				col[c] = i
+				p.col[c] = i
 			}
 		}
 	}
 	var missing []string
 	for _, c := range csvRequired {
-		if col[c] < 0 {
+		if p.col[c] < 0 {
 			missing = append(missing, csvColumns[c])
 		}
 	}
@@ -115,24 +97,14 @@ func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) err
 		return emit(Item{Err: &ParseError{File: file, Line: 1, Record: excerpt(strings.Join(header, ",")),
 			Err: fmt.Errorf("header: missing column(s) %s", strings.Join(missing, ", "))}})
 	}
-	width := len(header)
-	line := 1
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.read()
 		if err == io.EOF {
 			return nil
-		}
-		if err == nil {
-			line, _ = cr.FieldPos(0)
-		} else {
-			line++ // FieldPos is only valid after a successful Read
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				if errors.Is(pe.Err, errRecordTooLong) {
-					return emit(Item{Err: &ParseError{File: file, Line: pe.StartLine, Err: errRecordTooLong}})
-				}
 				if e := emit(Item{Err: &ParseError{File: file, Line: pe.StartLine, Err: pe.Err}}); e != nil {
 					return e
 				}
@@ -143,54 +115,80 @@ func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) err
 			}
 			return fmt.Errorf("read line %d: %w", line, err)
 		}
-		if err := csvRow(rec, &col, width, line, file, emit); err != nil {
+		if err := p.row(rec, line); err != nil {
 			return err
 		}
 	}
 }
 
-func csvRow(rec []string, col *[cCount]int, width, line int, file string, emit func(Item) error) error {
-	fail := func(format string, args ...any) error {
-		return emit(Item{Err: &ParseError{File: file, Line: line, Record: excerpt(strings.Join(rec, ",")), Err: fmt.Errorf(format, args...)}})
+// fail reports the row as a reject.
+func (p *csvParser) fail(rec [][]byte, line int, format string, args ...any) error {
+	return p.emit(Item{Err: &ParseError{File: p.file, Line: line, Record: excerpt(string(bytes.Join(rec, []byte{','}))),
+		Err: fmt.Errorf(format, args...)}})
+}
+
+// get returns the trimmed field of column c, nil when the column is absent.
+func (p *csvParser) get(rec [][]byte, c int) []byte {
+	if p.col[c] < 0 {
+		return nil
 	}
-	if len(rec) != width {
-		return fail("row has %d fields, the header has %d", len(rec), width)
+	return bytes.TrimSpace(rec[p.col[c]])
+}
+
+// The string columns of an Entry, in the order row collects them.
+var csvTextCols = [...]int{cBankRef, cDirection, cKind, cCpAccount, cCpName, cE2E, cOrigRef}
+
+func (p *csvParser) row(rec [][]byte, line int) error {
+	if len(rec) != p.width {
+		return p.fail(rec, line, "row has %d fields, the header has %d", len(rec), p.width)
 	}
-	get := func(c int) string {
-		if col[c] < 0 {
-			return ""
-		}
-		return strings.TrimSpace(rec[col[c]])
-	}
-	dateText := get(cBookingDate)
+	dateText := p.get(rec, cBookingDate)
 	var date day.Date
-	if dateText != "" {
-		d, ok := parseDate([]byte(dateText))
+	if len(dateText) > 0 {
+		d, ok := parseDate(dateText)
 		if !ok || len(dateText) != 10 {
-			return fail("booking_date %q: %w (want an existing YYYY-MM-DD)", dateText, day.ErrSyntax)
+			return p.fail(rec, line, "booking_date %q: %w (want an existing YYYY-MM-DD)", dateText, day.ErrSyntax)
 		}
 		date = d
 	}
-	amt, err := ParseDecimal(get(cAmount))
+	amt, err := parseDecimal(p.get(rec, cAmount))
 	if err != nil {
-		return fail("amount: %w", err)
+		return p.fail(rec, line, "amount: %w", err)
 	}
 	var bal Decimal
-	balText := get(cBalanceAfter)
-	if balText != "" {
-		if bal, err = ParseDecimal(balText); err != nil {
-			return fail("balance_after: %w", err)
+	balText := p.get(rec, cBalanceAfter)
+	if len(balText) > 0 {
+		if bal, err = parseDecimal(balText); err != nil {
+			return p.fail(rec, line, "balance_after: %w", err)
 		}
 	}
-	e := &Entry{Format: CSV, File: file, Account: get(cAccount), BankRef: get(cBankRef), BookingDate: date,
-		Direction: ledger.Direction(get(cDirection)), Amount: amt, Currency: "CNY", Kind: ledger.Kind(get(cKind)),
-		CounterpartyAccount: get(cCpAccount), CounterpartyName: get(cCpName), EndToEndID: get(cE2E),
-		OriginalRef: get(cOrigRef), Line: line}
-	if err := emit(Item{Entry: e}); err != nil {
+	if acct := p.get(rec, cAccount); string(acct) != p.account {
+		p.account = string(acct)
+	}
+	// One string for all text columns of the row.
+	var ends [len(csvTextCols)]int
+	p.text = p.text[:0]
+	for i, c := range csvTextCols {
+		p.text = append(p.text, p.get(rec, c)...)
+		ends[i] = len(p.text)
+	}
+	text := string(p.text)
+	var out [len(csvTextCols)]string
+	pre := 0
+	for i, end := range ends {
+		out[i] = text[pre:end]
+		pre = end
+	}
+	p.entry = Entry{Format: CSV, File: p.file, Account: p.account, BankRef: out[0], BookingDate: date,
+		Direction: ledger.Direction(out[1]), Amount: amt, Currency: "CNY", Kind: ledger.Kind(out[2]),
+		CounterpartyAccount: out[3], CounterpartyName: out[4], EndToEndID: out[5],
+		OriginalRef: out[6], Line: line}
+	if err := p.emit(Item{Entry: &p.entry}); err != nil {
 		return err
 	}
-	if balText != "" {
-		return emit(Item{Balance: &Balance{Format: CSV, File: file, Account: e.Account, Date: date, Amount: bal, Currency: "CNY", Line: line}})
+	if len(balText) > 0 {
+		p.bal = Balance{Format: CSV, File: p.file, Account: p.account, Date: date, Amount: bal, Currency: "CNY", Line: line}
+		return p.emit(Item{Balance: &p.bal})
 	}
 	return nil
 }

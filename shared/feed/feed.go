@@ -53,6 +53,10 @@ var ErrUnknownFormat = errors.New("not a recognised bank feed format (canonical 
 // Item is one thing read from a feed: exactly one of Entry, Balance and Err
 // is set. Statement is the 1-based statement (camt Stmt/Ntfctn, MT940 :20:)
 // it belongs to; 0 for canonical CSV.
+//
+// Entry and Balance point to values the parser reuses for the next item:
+// they are valid only until emit returns. A callee that keeps one must copy
+// the value (e := *it.Entry); the strings inside may be kept as they are.
 type Item struct {
 	Entry     *Entry
 	Balance   *Balance

@@ -38,7 +38,16 @@ func parseGolden(t *testing.T, path string) goldenFile {
 	defer f.Close()
 	g := goldenFile{Items: []goldenItem{}}
 	sum, err := Parse(f, filepath.Base(path), func(it Item) error {
-		gi := goldenItem{Statement: it.Statement, Entry: it.Entry, Balance: it.Balance}
+		// Items point to values Parse reuses: keep copies.
+		gi := goldenItem{Statement: it.Statement}
+		if it.Entry != nil {
+			e := *it.Entry
+			gi.Entry = &e
+		}
+		if it.Balance != nil {
+			b := *it.Balance
+			gi.Balance = &b
+		}
 		if it.Err != nil {
 			if it.Err.Line <= 0 && it.Err.Entry <= 0 {
 				t.Errorf("ParseError names no line or entry: %v", it.Err)
