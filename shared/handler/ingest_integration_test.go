@@ -588,3 +588,153 @@ func TestIngestFeedIntegration(t *testing.T) {
 	}
 	s.dlqEmpty(t)
 }
+
+// bigCSV generates a canonical CSV statement as a stream (the file is never
+// held in memory): rows fixed-width rows, row i being entry i mod distinct,
+// over bigAccounts accounts.
+type bigCSV struct {
+	rows, distinct, next int
+	buf                  []byte
+	header               bool
+}
+
+var bigAccounts = []string{"6228480090000001", "6228480090000002", "6228480090000003", "6228480090000004"}
+
+const bigHeader = "account,bank_ref,booking_date,direction,amount,kind,counterparty_account,counterparty_name,end_to_end_id,original_ref,balance_after\n"
+
+// bigRow appends entry j; every row has the same length.
+func bigRow(b []byte, j int) []byte {
+	dir, kind := "D", "payroll"
+	if j%10 == 0 {
+		dir, kind = "C", "deposit"
+	}
+	names := [...]string{"王建国", "李志强", "赵永刚", "刘海军"}
+	return fmt.Appendf(b, "%s,BIG%010d,2026-11-%02d,%s,%d.%02d,%s,62284800%08d,%s,PAY-BIG-%010d,,\n",
+		bigAccounts[j%len(bigAccounts)], j, 1+j%28, dir, 1000+j%9000, j%100, kind, j%100000, names[j%len(names)], j)
+}
+
+// bigRowsFor returns how many rows make a file of about size bytes, and the
+// file's exact size.
+func bigRowsFor(size int64) (int, int64) {
+	row := int64(len(bigRow(nil, 0)))
+	n := (size - int64(len(bigHeader))) / row
+	return int(n), int64(len(bigHeader)) + n*row
+}
+
+func (g *bigCSV) Read(p []byte) (int, error) {
+	for len(g.buf) == 0 {
+		switch {
+		case !g.header:
+			g.header, g.buf = true, []byte(bigHeader)
+		case g.next < g.rows:
+			g.buf = g.buf[:0]
+			for ; g.next < g.rows && len(g.buf) < 64<<10; g.next++ {
+				g.buf = bigRow(g.buf, g.next%g.distinct)
+			}
+		default:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[n:]
+	return n, nil
+}
+
+// The large file's defaults keep `make test` near a minute: the local
+// DynamoDB writes about 600 items a second, so the file is 20 MB (two
+// multipart parts) but repeats 20,000 distinct entries; the manifest counts
+// the repeats as duplicates. WW_BIG_FILE_MB=200 runs a bank's 200 MB file;
+// WW_BIG_FILE_ENTRIES=all makes every row a distinct entry.
+const (
+	defaultBigFileMB      = 20
+	defaultBigFileEntries = 20000
+)
+
+// bigFileShape reads WW_BIG_FILE_MB and WW_BIG_FILE_ENTRIES.
+func bigFileShape(t *testing.T) (size int64, entries int) {
+	t.Helper()
+	size, entries = defaultBigFileMB<<20, defaultBigFileEntries
+	if v := os.Getenv("WW_BIG_FILE_MB"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			t.Fatalf("WW_BIG_FILE_MB=%q: want a positive number of megabytes", v)
+		}
+		size = n << 20
+	}
+	switch v := os.Getenv("WW_BIG_FILE_ENTRIES"); v {
+	case "":
+	case "all":
+		entries = -1
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("WW_BIG_FILE_ENTRIES=%q: want a positive number or all", v)
+		}
+		entries = n
+	}
+	return size, entries
+}
+
+// TestIngestFeedLargeFileIntegration uploads a canonical CSV of
+// WW_BIG_FILE_MB megabytes (multipart, streamed from a generator) and finds
+// its entries in the ledger once the queues drain: ingest-feed streams the
+// object from S3, and record-entries writes every distinct entry once.
+func TestIngestFeedLargeFileIntegration(t *testing.T) {
+	s := newIngestStack(t)
+	ctx := context.Background()
+	want, distinct := bigFileShape(t)
+	rows, size := bigRowsFor(want)
+	if distinct < 0 || distinct > rows {
+		distinct = rows
+	}
+	if l := int64(len(bigRow(nil, distinct-1))); l*int64(rows)+int64(len(bigHeader)) != size {
+		t.Fatalf("row %d is %d bytes long: rows are not fixed-width", distinct-1, l)
+	}
+	key := "bank/big/statement.csv"
+	start := time.Now()
+	if err := s.res.Upload(ctx, key, &bigCSV{rows: rows, distinct: distinct}, size); err != nil {
+		t.Fatal(err)
+	}
+	uploaded := time.Since(start)
+	s.drain(t, 10*time.Minute+time.Duration(distinct)*5*time.Millisecond)
+	t.Logf("%.1f MB, %d rows, %d distinct entries: uploaded in %s, ingested and recorded in %s", float64(size)/1e6, rows, distinct,
+		uploaded.Round(time.Millisecond), (time.Since(start) - uploaded).Round(time.Millisecond))
+
+	ups, err := s.st.Uploads(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups) != 1 {
+		t.Fatalf("%d uploads of %s", len(ups), key)
+	}
+	if m := ups[0]; m.State != "done" || m.Format != "csv" || m.Size != size || m.Accepted != distinct || m.Rejected != 0 ||
+		m.Duplicates != rows-distinct {
+		t.Errorf("manifest: %+v, want %d accepted and %d duplicates of %d bytes", m, distinct, rows-distinct, size)
+	}
+	for a, account := range bigAccounts {
+		want := distinct / len(bigAccounts)
+		if a < distinct%len(bigAccounts) {
+			want++
+		}
+		got := 0
+		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+			TableName:              aws.String(s.res.Tables["LedgerTable"]),
+			KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :e)"),
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+				":pk": &ddbtypes.AttributeValueMemberS{Value: "A#" + account},
+				":e":  &ddbtypes.AttributeValueMemberS{Value: "E#"}},
+			Select: ddbtypes.SelectCount,
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += int(page.Count)
+		}
+		if got != want {
+			t.Errorf("account %s: %d entries in the ledger, want %d", account, got, want)
+		}
+	}
+	s.dlqEmpty(t)
+}
