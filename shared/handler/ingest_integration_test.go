@@ -587,6 +587,29 @@ func TestIngestFeedIntegration(t *testing.T) {
 		t.Errorf("redelivery: %d items added (want 1), %d items now, %d before", added, len(after), len(ledgerItems))
 	}
 	s.dlqEmpty(t)
+
+	// Uploads of a key come back oldest first, also within one second.
+	base := time.Date(2026, 12, 1, 10, 0, 5, 0, time.UTC)
+	var times []time.Time
+	for _, ns := range []int{0, 100e6, 120e6, 999e6, 1e9} {
+		times = append(times, base.Add(time.Duration(ns)))
+	}
+	for _, i := range []int{3, 0, 4, 2, 1} {
+		if err := s.st.PutUpload(ctx, "bank/order.csv", times[i], store.Manifest{Key: "bank/order.csv", StartedAt: times[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ups, err := s.st.Uploads(ctx, "bank/order.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []time.Time
+	for _, u := range ups {
+		order = append(order, u.StartedAt)
+	}
+	if !slices.EqualFunc(order, times, time.Time.Equal) {
+		t.Errorf("uploads in the order %v, want %v", order, times)
+	}
 }
 
 // bigCSV generates a canonical CSV statement as a stream (the file is never

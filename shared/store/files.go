@@ -78,13 +78,14 @@ func (st *Store) PutManifest(ctx context.Context, m Manifest) error {
 }
 
 // PutUpload records one upload of an object key (an idempotent write keyed
-// by the key and the event time).
+// by the key and the event time, fixed-width so that Uploads is in time
+// order).
 func (st *Store) PutUpload(ctx context.Context, objectKey string, at time.Time, m Manifest) error {
 	d, err := encode(m)
 	if err != nil {
 		return err
 	}
-	item := key("K#"+objectKey, at.UTC().Format(time.RFC3339Nano))
+	item := key("K#"+objectKey, at.UTC().Format(sortableTime))
 	item["doc"] = s(d)
 	if _, err := st.putNew(ctx, st.t.Files, item); err != nil {
 		return fmt.Errorf("record upload of %s: %w", objectKey, err)
