@@ -31,7 +31,8 @@ type mtPending struct {
 	e     Entry
 	rd    bool // mark RD
 	rc    bool // mark RC
-	code  string
+	code  [3]byte
+	ref   []byte // the bank reference, made a string with info on emit
 	info  []byte
 	has86 bool
 }
@@ -54,6 +55,13 @@ type mtParser struct {
 	after61    bool
 	pending    mtPending
 	hasPending bool
+	// out is the Entry emitted, reused for every entry.
+	out Entry
+	// bal is the Balance emitted, reused for every balance.
+	bal Balance
+	// text holds the bank reference and :86: text of an entry, made one
+	// string.
+	text []byte
 }
 
 func parseMT940(r io.Reader, file string, sum *Summary, emit func(Item) error) error {
@@ -112,12 +120,42 @@ func tagOf(l []byte) (string, int) {
 		return "", 0
 	}
 	if l[3] == ':' {
-		return string(l[1:3]), 4
+		return mtTag(l[1:3]), 4
 	}
 	if len(l) >= 5 && l[3] >= 'A' && l[3] <= 'Z' && l[4] == ':' {
-		return string(l[1:4]), 5
+		return mtTag(l[1:4]), 5
 	}
 	return "", 0
+}
+
+// mtTag returns the tag as a string, without allocating for the tags the
+// parser looks at.
+func mtTag(b []byte) string {
+	switch string(b) {
+	case "20":
+		return "20"
+	case "25":
+		return "25"
+	case "28C":
+		return "28C"
+	case "60F":
+		return "60F"
+	case "60M":
+		return "60M"
+	case "61":
+		return "61"
+	case "62F":
+		return "62F"
+	case "62M":
+		return "62M"
+	case "64":
+		return "64"
+	case "65":
+		return "65"
+	case "86":
+		return "86"
+	}
+	return string(b)
 }
 
 func (p *mtParser) line(raw []byte) error {
@@ -216,15 +254,15 @@ func (p *mtParser) flushField() error {
 		if p.sum.Currency == "" {
 			p.sum.Currency = ccy
 		}
-		return p.emit(Item{Balance: &Balance{Format: MT940, File: p.file, Account: p.account, Date: date,
-			Amount: amt, Currency: ccy, Line: f.line}, Statement: p.stmtNo})
+		p.bal = Balance{Format: MT940, File: p.file, Account: p.account, Date: date,
+			Amount: amt, Currency: ccy, Line: f.line}
+		return p.emit(Item{Balance: &p.bal, Statement: p.stmtNo})
 	case "61":
 		p.after61 = true
-		pe, err := p.parse61(f)
-		if err != nil {
+		if err := p.parse61(f, &p.pending); err != nil {
 			return p.fail(f.line, f.first, "statement line :61:: %w", err)
 		}
-		p.pending, p.hasPending = pe, true
+		p.hasPending = true
 	case "86":
 		if p.hasPending {
 			p.pending.info = append(p.pending.info, f.first...)
@@ -259,11 +297,14 @@ func mtBalance(v []byte) (day.Date, Decimal, string, error) {
 	if !ok {
 		return 0, Decimal{}, "", fmt.Errorf("date %q: %w", v[1:7], day.ErrSyntax)
 	}
-	ccy := string(v[7:10])
 	for _, c := range v[7:10] {
 		if c < 'A' || c > 'Z' {
-			return 0, Decimal{}, "", fmt.Errorf("currency %q is not 3 letters", ccy)
+			return 0, Decimal{}, "", fmt.Errorf("currency %q is not 3 letters", v[7:10])
 		}
+	}
+	ccy := "CNY"
+	if string(v[7:10]) != ccy {
+		ccy = string(v[7:10])
 	}
 	amt, err := parseDecimal(v[10:])
 	if err != nil {
@@ -283,29 +324,40 @@ func mtYear(yy int) int {
 }
 
 func mtDate(b []byte) (day.Date, bool) {
+	d, _, ok := mtDateYear(b)
+	return d, ok
+}
+
+// mtDateYear reads YYMMDD and also returns the year.
+func mtDateYear(b []byte) (day.Date, int, bool) {
 	if len(b) != 6 {
-		return 0, false
+		return 0, 0, false
 	}
 	yy, ok1 := atoi(b[0:2])
 	m, ok2 := atoi(b[2:4])
 	d, ok3 := atoi(b[4:6])
 	if !ok1 || !ok2 || !ok3 {
-		return 0, false
+		return 0, 0, false
 	}
-	return mkDate(mtYear(yy), m, d)
+	y := mtYear(yy)
+	date, ok := mkDate(y, m, d)
+	return date, y, ok
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func (p *mtParser) parse61(f *mtField) (mtPending, error) {
+// parse61 reads a :61: statement line into pe (reused: everything it holds
+// is set or reset here).
+func (p *mtParser) parse61(f *mtField, pe *mtPending) error {
 	s := bytes.TrimRight(f.first, " ")
-	var pe mtPending
+	pe.e, pe.rd, pe.rc, pe.code = Entry{}, false, false, [3]byte{}
+	pe.ref, pe.info, pe.has86 = pe.ref[:0], pe.info[:0], false
 	if len(s) < 6 {
-		return pe, errors.New("too short")
+		return errors.New("too short")
 	}
-	vd, ok := mtDate(s[:6])
+	vd, vy, ok := mtDateYear(s[:6])
 	if !ok {
-		return pe, fmt.Errorf("value date %q: %w", s[:6], day.ErrSyntax)
+		return fmt.Errorf("value date %q: %w", s[:6], day.ErrSyntax)
 	}
 	i := 6
 	booking := vd
@@ -313,9 +365,9 @@ func (p *mtParser) parse61(f *mtField) (mtPending, error) {
 		if isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
 			m, _ := atoi(s[i : i+2])
 			d, _ := atoi(s[i+2 : i+4])
-			bd, ok := nearestDate(vd, m, d)
+			bd, ok := nearestDate(vd, vy, m, d)
 			if !ok {
-				return pe, fmt.Errorf("entry date %q: %w", s[i:i+4], day.ErrSyntax)
+				return fmt.Errorf("entry date %q: %w", s[i:i+4], day.ErrSyntax)
 			}
 			booking = bd
 			i += 4
@@ -338,25 +390,27 @@ func (p *mtParser) parse61(f *mtField) (mtPending, error) {
 		e.Direction = ledger.Debit
 		i++
 	default:
-		return pe, errors.New("debit/credit mark is not C, D, RC or RD")
+		return errors.New("debit/credit mark is not C, D, RC or RD")
 	}
 	if i < len(s) && s[i] >= 'A' && s[i] <= 'Z' {
 		i++ // funds code
 	}
 	j := i
+	mark := false
 	for j < len(s) && (isDigit(s[j]) || s[j] == ',' || s[j] == '.') {
+		mark = mark || !isDigit(s[j])
 		j++
 	}
-	if bytes.IndexAny(s[i:j], ",.") < 0 {
-		return pe, fmt.Errorf("amount %q without a decimal mark", s[i:j])
+	if !mark {
+		return fmt.Errorf("amount %q without a decimal mark", s[i:j])
 	}
 	amt, err := parseDecimal(s[i:j])
 	if err != nil {
-		return pe, err
+		return err
 	}
 	i = j
 	if i+4 <= len(s) && (s[i] == 'N' || s[i] == 'F' || s[i] == 'S') && alnum3(s[i+1:i+4]) {
-		pe.code = string(s[i+1 : i+4])
+		copy(pe.code[:], s[i+1:i+4])
 		i += 4
 	}
 	rest := s[i:]
@@ -364,13 +418,14 @@ func (p *mtParser) parse61(f *mtField) (mtPending, error) {
 	if k := bytes.Index(rest, []byte("//")); k >= 0 {
 		cust, bank = rest[:k], rest[k+2:]
 	}
-	e.BankRef = string(bytes.TrimSpace(bank))
-	if e.BankRef == "" {
-		e.BankRef = string(bytes.TrimSpace(cust))
+	ref := bytes.TrimSpace(bank)
+	if len(ref) == 0 {
+		ref = bytes.TrimSpace(cust)
 	}
+	pe.ref = append(pe.ref, ref...)
 	e.Format, e.File, e.Account, e.BookingDate, e.Amount, e.Currency, e.Line =
 		MT940, p.file, p.account, booking, amt, p.currency, f.line
-	return pe, nil
+	return nil
 }
 
 func alnum3(b []byte) bool {
@@ -382,12 +437,11 @@ func alnum3(b []byte) bool {
 	return true
 }
 
-// nearestDate returns the date m-d in the year (of vd, or the one before or
-// after) that is nearest to vd.
-func nearestDate(vd day.Date, m, d int) (day.Date, bool) {
-	y, _, _ := vd.Parts()
+// nearestDate returns the date m-d in the year y of vd, or the one before or
+// after, that is nearest to vd.
+func nearestDate(vd day.Date, y, m, d int) (day.Date, bool) {
 	best, found := day.Date(0), false
-	for _, yy := range []int{y - 1, y, y + 1} {
+	for yy := y - 1; yy <= y+1; yy++ {
 		c, ok := mkDate(yy, m, d)
 		if !ok {
 			continue
@@ -412,8 +466,13 @@ func (p *mtParser) flushEntry() error {
 	}
 	p.hasPending = false
 	pe := &p.pending
-	e := pe.e
-	info := mtParse86(pe.info)
+	// One string for the bank reference and the :86: text.
+	p.text = append(append(p.text[:0], pe.ref...), bytes.TrimSpace(pe.info)...)
+	text := string(p.text)
+	p.out = pe.e
+	e := &p.out
+	e.BankRef = text[:len(pe.ref)]
+	info := mtParse86(text[len(pe.ref):])
 	e.CounterpartyAccount, e.CounterpartyName = info.cpAcct, info.cpName
 	e.EndToEndID, e.Remittance = info.eref, info.remi
 	switch {
@@ -432,14 +491,14 @@ func (p *mtParser) flushEntry() error {
 			e.Kind = ledger.Deposit
 		}
 	default:
-		if pe.code == "CHG" || pe.code == "COM" {
+		if c := string(pe.code[:]); c == "CHG" || c == "COM" {
 			e.Kind = ledger.Fee
 		} else {
 			e.Kind = ledger.Payroll
 		}
 	}
 	pe.info = pe.info[:0]
-	return p.emit(Item{Entry: &e, Statement: p.stmtNo})
+	return p.emit(Item{Entry: e, Statement: p.stmtNo})
 }
 
 type mt86 struct {
@@ -447,56 +506,154 @@ type mt86 struct {
 	rtrn                       bool
 }
 
-var mt86Codes = map[string]bool{
-	"CNTP": true, "REMI": true, "EREF": true, "RTRN": true, "TRTP": true, "IBAN": true, "BIC": true,
-	"NAME": true, "ORDP": true, "BENM": true, "MARF": true, "CSID": true, "PURP": true, "ULTC": true,
-	"ULTD": true, "ULTB": true, "EXCH": true, "CHGS": true, "ISDT": true, "PREF": true, "OCMT": true,
+// The codes of the structured :86: form.
+const (
+	c86None = iota
+	c86CNTP
+	c86REMI
+	c86EREF
+	c86RTRN
+	c86Other // codes the parser does not read
+	c86Count = c86Other + 16
+)
+
+// mt86Code returns the index of a structured :86: code (c86None if s is
+// not one); codes the parser does not read get distinct indexes from
+// c86Other on.
+func mt86Code(s string) int {
+	switch s {
+	case "CNTP":
+		return c86CNTP
+	case "REMI":
+		return c86REMI
+	case "EREF":
+		return c86EREF
+	case "RTRN":
+		return c86RTRN
+	case "TRTP":
+		return c86Other
+	case "IBAN":
+		return c86Other + 1
+	case "BIC":
+		return c86Other + 2
+	case "NAME":
+		return c86Other + 3
+	case "ORDP":
+		return c86Other + 4
+	case "BENM":
+		return c86Other + 5
+	case "MARF":
+		return c86Other + 6
+	case "CSID":
+		return c86Other + 7
+	case "PURP":
+		return c86Other + 8
+	case "ULTC":
+		return c86Other + 9
+	case "ULTD":
+		return c86Other + 10
+	case "ULTB":
+		return c86Other + 11
+	case "EXCH":
+		return c86Other + 12
+	case "CHGS":
+		return c86Other + 13
+	case "ISDT":
+		return c86Other + 14
+	case "PREF":
+		return c86Other + 15
+	case "OCMT":
+		return c86Count
+	}
+	return c86None
 }
 
 // mtParse86 reads the structured :86: form (/CODE/subfields…); any other
-// form is kept whole as remittance text.
-func mtParse86(b []byte) mt86 {
+// form is kept whole as remittance text. s is already trimmed; the strings
+// returned are parts of it.
+//
+// In the structured form the text is split at every "/"; the first
+// occurrence of a code starts that code's subfields, which run to the next
+// code not seen before (a code seen again is a subfield). Each code's
+// subfields are thus one stretch of s.
+func mtParse86(s string) mt86 {
 	var r mt86
-	s := strings.TrimSpace(string(b))
 	if s == "" {
 		return r
 	}
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || parts[0] != "" || !mt86Codes[parts[1]] {
+	if len(s) < 2 || s[0] != '/' {
 		r.remi = s
 		return r
 	}
-	fields := map[string][]string{}
-	code := ""
-	for _, part := range parts[1:] {
-		if mt86Codes[part] {
-			if _, dup := fields[part]; !dup {
-				code = part
-				fields[code] = []string{}
-				continue
+	first := s[1:]
+	if i := strings.IndexByte(first, '/'); i >= 0 {
+		first = first[:i]
+	}
+	if mt86Code(first) == c86None {
+		r.remi = s
+		return r
+	}
+	var seen [c86Count + 1]bool
+	cur := c86None
+	sub := 0 // index of the next subfield of cur
+	hasRemi := false
+	remiN, remiStart, remi2, remiEnd := 0, 0, 0, 0
+	remiUSTD := false
+	// Walk the parts after the leading "/".
+	for a := 1; a <= len(s); {
+		b := strings.IndexByte(s[a:], '/')
+		if b < 0 {
+			b = len(s)
+		} else {
+			b += a
+		}
+		part := s[a:b]
+		if c := mt86Code(part); c != c86None && !seen[c] {
+			seen[c], cur, sub = true, c, 0
+			if c == c86RTRN {
+				r.rtrn = true
 			}
+			if c == c86REMI {
+				hasRemi = true
+			}
+		} else {
+			switch cur {
+			case c86CNTP:
+				switch sub {
+				case 0:
+					r.cpAcct = strings.TrimSpace(part)
+				case 2:
+					r.cpName = strings.TrimSpace(part)
+				}
+			case c86EREF:
+				if sub == 0 {
+					r.eref = strings.TrimSpace(part)
+				}
+			case c86REMI:
+				switch sub {
+				case 0:
+					remiStart, remiUSTD = a, part == "USTD"
+				case 2:
+					remi2 = a
+				}
+				remiEnd = b
+				remiN = sub + 1
+			}
+			sub++
 		}
-		if code != "" {
-			fields[code] = append(fields[code], part)
-		}
+		a = b + 1
 	}
-	if c, ok := fields["CNTP"]; ok {
-		if len(c) > 0 {
-			r.cpAcct = strings.TrimSpace(c[0])
+	if hasRemi {
+		var joined string
+		switch {
+		case remiN >= 2 && remiUSTD:
+			if remiN > 2 {
+				joined = s[remi2:remiEnd]
+			}
+		case remiN > 0:
+			joined = s[remiStart:remiEnd]
 		}
-		if len(c) > 2 {
-			r.cpName = strings.TrimSpace(c[2])
-		}
-	}
-	if e := fields["EREF"]; len(e) > 0 {
-		r.eref = strings.TrimSpace(e[0])
-	}
-	_, r.rtrn = fields["RTRN"]
-	if rm, ok := fields["REMI"]; ok {
-		if len(rm) >= 2 && rm[0] == "USTD" {
-			rm = rm[2:]
-		}
-		r.remi = strings.TrimSpace(strings.TrimRight(strings.Join(rm, "/"), "/"))
+		r.remi = strings.TrimSpace(strings.TrimRight(joined, "/"))
 	}
 	return r
 }
