@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/ledger"
 	"github.com/wagewatch/wagewatch/shared/textenc"
+	"golang.org/x/text/transform"
 )
 
 // csvMaxRecord bounds one CSV record (a quoted field may span lines).
@@ -54,7 +56,13 @@ type csvParser struct {
 }
 
 func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) error {
-	text, enc := textenc.Detect(r)
+	// textenc.Detect reuses a *bufio.Reader of SniffSize and only peeks at it
+	// when it finds GB18030: read that from br with the faster decoder.
+	br := bufio.NewReaderSize(r, textenc.SniffSize)
+	text, enc := textenc.Detect(br)
+	if enc == textenc.GB18030 {
+		text = transform.NewReader(br, newGB18030Decoder())
+	}
 	sum.Encoding, sum.Currency = string(enc), "CNY"
 	cr := newCSVReader(text)
 	headerFields, _, err := cr.read()
