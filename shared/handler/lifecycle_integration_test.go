@@ -875,7 +875,7 @@ func entriesEvent(p lcProject, ref string) events.SQSEvent {
 // TestDebounceIntegration: a burst of entries messages for one project
 // schedules exactly one re-evaluation, which clears the marker; a change
 // while that evaluation runs (after it cleared the marker) schedules
-// another.
+// another; a scheduling that failed is made good by the redelivery.
 func TestDebounceIntegration(t *testing.T) {
 	a := newLCApp(t)
 	ps := lcProjects(1)
@@ -952,7 +952,58 @@ func TestDebounceIntegration(t *testing.T) {
 	if a.marked(p.ID) {
 		t.Error("marker stands after the last evaluation")
 	}
-	a.checkClean()
+
+	// A scheduling that fails: the entry is recorded, the evaluate message
+	// cannot be sent, the marker is taken down and the message fails. Its
+	// redelivery finds the entry recorded already and must still schedule
+	// the evaluation, or the change is never evaluated.
+	flaky := &lcFlakySender{failures: 1, next: queue.NewSender(a.sqs, a.res.Queues["EvaluateQueue"].URL)}
+	recFlaky := &handler.RecordEntries{Ledger: a.st, Reeval: &handler.Debouncer{Marks: a.st, Evaluate: flaky, Delay: time.Second}, Log: a.log}
+	ev := entriesEvent(p, "RETRY-01")
+	ev.Records[0].Attributes = map[string]string{"ApproximateReceiveCount": "1"}
+	if resp, err := recFlaky.Handle(a.ctx, ev); err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("first attempt with the evaluate queue failing: %v %v, want the message failed", err, resp.BatchItemFailures)
+	}
+	if a.marked(p.ID) {
+		t.Error("marker stands after the scheduling failed")
+	}
+	ev.Records[0].Attributes["ApproximateReceiveCount"] = "2"
+	if resp, err := recFlaky.Handle(a.ctx, ev); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v %v", err, resp.BatchItemFailures)
+	}
+	a.drain()
+	if n := a.evaluations(p.ID, "change"); n != 4 {
+		t.Errorf("%d evaluations in all, want 4 (the redelivered change scheduled one)", n)
+	}
+	if a.marked(p.ID) {
+		t.Error("marker stands after the last evaluation")
+	}
+	if strings.Count(a.logs.String(), `"level":"ERROR"`) != 1 {
+		t.Errorf("want exactly the failed scheduling logged as an error")
+	}
+	for id, q := range a.tpl.Queues {
+		if q.DLQ != "" && a.queued(q.DLQ) != 0 {
+			t.Errorf("dead-letter queue of %s holds messages", id)
+		}
+	}
+}
+
+// lcFlakySender fails its first sends, then sends through next.
+type lcFlakySender struct {
+	mu       sync.Mutex
+	failures int
+	next     *queue.Sender
+}
+
+func (f *lcFlakySender) Send(ctx context.Context, msgs []queue.Message) error {
+	f.mu.Lock()
+	fail := f.failures > 0
+	f.failures--
+	f.mu.Unlock()
+	if fail {
+		return fmt.Errorf("send %d messages: queue unavailable (test)", len(msgs))
+	}
+	return f.next.Send(ctx, msgs)
 }
 
 // lcGatedAlerts is the alert store with a rendezvous after CurrentAlerts:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -67,7 +68,7 @@ func (h *RecordEntries) Handle(ctx context.Context, ev events.SQSEvent) (events.
 		}
 		log.InfoContext(ctx, "entries recorded", "file", msg.File, "account", msg.Account,
 			"new", newEntries, "duplicates", dups, "balances", newBal)
-		if newEntries+newBal == 0 || h.Reeval == nil {
+		if newEntries+newBal == 0 && !redelivered(m) || h.Reeval == nil {
 			return nil
 		}
 		project, err := h.Ledger.ProjectOfAccount(ctx, msg.Account)
@@ -81,6 +82,16 @@ func (h *RecordEntries) Handle(ctx context.Context, ev events.SQSEvent) (events.
 		}
 		return h.Reeval.Reevaluate(ctx, project)
 	}), nil
+}
+
+// redelivered reports whether SQS delivered m before. An earlier attempt
+// may have recorded every entry and then failed before it scheduled the
+// re-evaluation (the Debouncer takes its marker down and fails the message
+// so that the redelivery tries again): the redelivery finds nothing new but
+// must schedule it still.
+func redelivered(m events.SQSMessage) bool {
+	n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return err == nil && n > 1
 }
 
 // marker is the debounce marker of the registry table.
