@@ -185,3 +185,17 @@ func FuzzGB18030Decoder(f *testing.F) {
 	f.Add([]byte("a\x81\x30\x81\x30b\xcd\xf5\xbd\xa8\xb9\xfa\x80\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) { checkGB18030(t, data) })
 }
+
+func TestTrimSpaceMatchesBytes(t *testing.T) {
+	parts := []string{" ", "\t", "\u3000", "\u00a0", "\u0085", "a", "王", "\xff", "\xe3\x80", ",", "\r\n"}
+	rng := rand.New(rand.NewSource(5))
+	for range 20000 {
+		var b []byte
+		for n := rng.Intn(6); n > 0; n-- {
+			b = append(b, parts[rng.Intn(len(parts))]...)
+		}
+		if got, want := trimSpace(b), bytes.TrimSpace(b); !bytes.Equal(got, want) {
+			t.Fatalf("trimSpace(%q) = %q, want %q", b, got, want)
+		}
+	}
+}
