@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -234,23 +236,39 @@ func NeedsPII(name string) bool {
 	return false
 }
 
-// NewNotify wires the notify function. Webhook secrets come from
-// WW_WEBHOOK_SECRET (one secret for every department; see docs/webhook.md);
-// SMS goes through the HTTP gateway at WW_SMS_GATEWAY_URL when it is set.
+// NewNotify wires the notify function. Webhooks are signed with each
+// department's secret from the wagewatch secret (WW_SECRETS_ARN, see
+// notifySecrets); locally, WW_WEBHOOK_SECRET signs every department's (see
+// docs/webhook.md). SMS goes through the HTTP gateway at WW_SMS_GATEWAY_URL
+// when it is set, else through SNS when WW_SMS_PROVIDER=sns, else nowhere.
+// A delivery given up on (past notify.RetryHorizon) is moved to
+// WW_NOTIFY_DLQ_URL.
 func NewNotify(d *Deps) *Notify {
-	secret := []byte(os.Getenv("WW_WEBHOOK_SECRET"))
 	client := &http.Client{Timeout: 10 * time.Second}
+	webhookSecret := notify.StaticSecret([]byte(os.Getenv("WW_WEBHOOK_SECRET")))
+	gatewayKeyID, gatewaySecret := os.Getenv("WW_SMS_GATEWAY_KEY_ID"), []byte(os.Getenv("WW_SMS_GATEWAY_SECRET"))
+	if os.Getenv("WW_WEBHOOK_SECRET") == "" && d.Env.SecretsARN != "" {
+		sec := &notifySecrets{fetch: secretsManagerFetch(secretsmanager.NewFromConfig(d.AWS), d.Env.SecretsARN), now: d.Now}
+		webhookSecret = sec.webhook
+		if doc, err := sec.load(context.Background()); err == nil && gatewayKeyID == "" {
+			gatewayKeyID, gatewaySecret = doc.SMSGateway.KeyID, []byte(doc.SMSGateway.Secret)
+		}
+	}
 	h := &Notify{
 		Attempts: d.Store,
-		Webhooks: notify.NewWebhookSender(client, notify.StaticSecret(secret), time.Now),
+		Webhooks: notify.NewWebhookSender(client, webhookSecret, time.Now),
 		Queue:    d.SQS, QueueURL: d.Env.NotifyQueue,
+		DLQ: d.SQS, DLQURL: os.Getenv("WW_NOTIFY_DLQ_URL"),
 		Now: time.Now, Rand: rand.Float64, Log: d.Log,
 	}
-	if u := os.Getenv("WW_SMS_GATEWAY_URL"); u != "" {
+	switch {
+	case os.Getenv("WW_SMS_GATEWAY_URL") != "":
 		h.SMS = notify.NewGatewaySender(client, notify.GatewayConfig{
-			URL: u, KeyID: os.Getenv("WW_SMS_GATEWAY_KEY_ID"), Secret: []byte(os.Getenv("WW_SMS_GATEWAY_SECRET")),
+			URL: os.Getenv("WW_SMS_GATEWAY_URL"), KeyID: gatewayKeyID, Secret: gatewaySecret,
 			SignName: "欠薪预警", TemplateCode: "WW_ALERT", ClearedTemplateCode: "WW_CLEARED",
 		}, time.Now, nil)
+	case os.Getenv("WW_SMS_PROVIDER") == "sns":
+		h.SMS = notify.NewSNSSender(sns.NewFromConfig(d.AWS))
 	}
 	return h
 }
