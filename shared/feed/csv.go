@@ -108,7 +108,7 @@ func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) err
 			Err: fmt.Errorf("header: missing column(s) %s", strings.Join(missing, ", "))}})
 	}
 	for {
-		rec, line, err := cr.read()
+		_, line, err := cr.read()
 		if err == io.EOF {
 			return nil
 		}
@@ -125,7 +125,7 @@ func parseCSV(r io.Reader, file string, sum *Summary, emit func(Item) error) err
 			}
 			return fmt.Errorf("read line %d: %w", line, err)
 		}
-		if err := p.row(rec, line); err != nil {
+		if err := p.row(cr, line); err != nil {
 			return err
 		}
 	}
@@ -142,13 +142,25 @@ func (p *csvParser) get(rec [][]byte, c int) []byte {
 	if p.col[c] < 0 {
 		return nil
 	}
-	return trimSpace(rec[p.col[c]])
+	f := rec[p.col[c]]
+	i, j := trimBounds(f)
+	return f[i:j]
 }
 
-// The string columns of an Entry, in the order row collects them.
-var csvTextCols = [...]int{cBankRef, cDirection, cKind, cCpAccount, cCpName, cE2E, cOrigRef}
+// getString returns the trimmed field of column c as a part of text, the
+// record as a string.
+func (p *csvParser) getString(cr *csvReader, text string, c int) string {
+	k := p.col[c]
+	if k < 0 {
+		return ""
+	}
+	i, j := trimBounds(cr.fields[k])
+	off := cr.offs[k]
+	return text[off+i : off+j]
+}
 
-func (p *csvParser) row(rec [][]byte, line int) error {
+func (p *csvParser) row(cr *csvReader, line int) error {
+	rec := cr.fields
 	if len(rec) != p.width {
 		return p.fail(rec, line, "row has %d fields, the header has %d", len(rec), p.width)
 	}
@@ -172,27 +184,16 @@ func (p *csvParser) row(rec [][]byte, line int) error {
 			return p.fail(rec, line, "balance_after: %w", err)
 		}
 	}
+	// One string for the row; the text columns are parts of it.
+	text := string(cr.record)
 	if acct := p.get(rec, cAccount); string(acct) != p.account {
-		p.account = string(acct)
+		p.account = p.getString(cr, text, cAccount)
 	}
-	// One string for all text columns of the row.
-	var ends [len(csvTextCols)]int
-	p.text = p.text[:0]
-	for i, c := range csvTextCols {
-		p.text = append(p.text, p.get(rec, c)...)
-		ends[i] = len(p.text)
-	}
-	text := string(p.text)
-	var out [len(csvTextCols)]string
-	pre := 0
-	for i, end := range ends {
-		out[i] = text[pre:end]
-		pre = end
-	}
-	p.entry = Entry{Format: CSV, File: p.file, Account: p.account, BankRef: out[0], BookingDate: date,
-		Direction: ledger.Direction(out[1]), Amount: amt, Currency: "CNY", Kind: ledger.Kind(out[2]),
-		CounterpartyAccount: out[3], CounterpartyName: out[4], EndToEndID: out[5],
-		OriginalRef: out[6], Line: line}
+	p.entry = Entry{Format: CSV, File: p.file, Account: p.account, BankRef: p.getString(cr, text, cBankRef),
+		BookingDate: date, Direction: ledger.Direction(p.getString(cr, text, cDirection)), Amount: amt,
+		Currency: "CNY", Kind: ledger.Kind(p.getString(cr, text, cKind)),
+		CounterpartyAccount: p.getString(cr, text, cCpAccount), CounterpartyName: p.getString(cr, text, cCpName),
+		EndToEndID: p.getString(cr, text, cE2E), OriginalRef: p.getString(cr, text, cOrigRef), Line: line}
 	if err := p.emit(Item{Entry: &p.entry}); err != nil {
 		return err
 	}
@@ -209,13 +210,19 @@ var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r':
 // trimSpace is bytes.TrimSpace, faster when a field starts or ends with a
 // non-ASCII letter (a Chinese name).
 func trimSpace(b []byte) []byte {
+	i, j := trimBounds(b)
+	return b[i:j]
+}
+
+// trimBounds returns where bytes.TrimSpace(b) starts and ends in b.
+func trimBounds(b []byte) (int, int) {
 	start, stop := 0, len(b)
 	for start < stop && b[start] < utf8.RuneSelf && asciiSpace[b[start]] {
 		start++
 	}
 	if start < stop && b[start] >= utf8.RuneSelf {
 		if r, _ := utf8.DecodeRune(b[start:]); unicode.IsSpace(r) {
-			return bytes.TrimSpace(b)
+			return slowTrimBounds(b)
 		}
 	}
 	for stop > start && b[stop-1] < utf8.RuneSelf && asciiSpace[b[stop-1]] {
@@ -223,8 +230,13 @@ func trimSpace(b []byte) []byte {
 	}
 	if stop > start && b[stop-1] >= utf8.RuneSelf {
 		if r, _ := utf8.DecodeLastRune(b[start:stop]); unicode.IsSpace(r) {
-			return bytes.TrimSpace(b)
+			return slowTrimBounds(b)
 		}
 	}
-	return b[start:stop]
+	return start, stop
+}
+
+func slowTrimBounds(b []byte) (int, int) {
+	start := len(b) - len(bytes.TrimLeftFunc(b, unicode.IsSpace))
+	return start, start + len(bytes.TrimRightFunc(b[start:], unicode.IsSpace))
 }

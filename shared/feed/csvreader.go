@@ -3,8 +3,10 @@ package feed
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"io"
+	"math/bits"
 )
 
 // csvReader reads RFC 4180 records exactly as encoding/csv does with
@@ -25,6 +27,10 @@ type csvReader struct {
 	recordBuffer []byte
 	fieldIndexes []int
 	fields       [][]byte
+	// record holds every field of the last record read, and offs where in
+	// it each one starts: fields[i] is record[offs[i]:offs[i]+len(fields[i])].
+	record []byte
+	offs   []int
 }
 
 func newCSVReader(r io.Reader) *csvReader {
@@ -102,21 +108,49 @@ func (r *csvReader) read() ([][]byte, int, error) {
 		return nil, r.numLine + 1, errRead
 	}
 	recLine := r.numLine
-	r.fields = r.fields[:0]
+	r.fields, r.offs = r.fields[:0], r.offs[:0]
 	if errRead == nil && bytes.IndexByte(line, '"') < 0 {
 		// Fast path: no quote, so fields are the bytes between commas.
 		line = line[:len(line)-lengthNL(line)]
-		for {
-			i := bytes.IndexByte(line, ',')
-			if i < 0 {
-				r.fields = append(r.fields, line)
-				return r.fields, recLine, nil
-			}
-			r.fields = append(r.fields, line[:i])
-			line = line[i+1:]
-		}
+		r.record = line
+		r.split(line)
+		return r.fields, recLine, nil
 	}
 	return r.readQuoted(line, errRead, recLine)
+}
+
+// Masks for split: every byte 0x7F, every byte a comma.
+const (
+	lo7    = 0x7F7F7F7F7F7F7F7F
+	commas = 0x2C2C2C2C2C2C2C2C
+)
+
+// split appends the comma-separated fields of line to r.fields, looking at
+// 8 bytes at a time.
+func (r *csvReader) split(line []byte) {
+	start, i := 0, 0
+	for ; i+8 <= len(line); i += 8 {
+		x := binary.LittleEndian.Uint64(line[i:]) ^ commas
+		// The high bit of each byte that is zero in x, i.e. a comma (exact
+		// per byte: no carry crosses bytes).
+		m := ^(((x & lo7) + lo7) | x | lo7)
+		for m != 0 {
+			j := i + bits.TrailingZeros64(m)>>3
+			r.fields = append(r.fields, line[start:j])
+			r.offs = append(r.offs, start)
+			start = j + 1
+			m &= m - 1
+		}
+	}
+	for ; i < len(line); i++ {
+		if line[i] == ',' {
+			r.fields = append(r.fields, line[start:i])
+			r.offs = append(r.offs, start)
+			start = i + 1
+		}
+	}
+	r.fields = append(r.fields, line[start:])
+	r.offs = append(r.offs, start)
 }
 
 type csvPos struct{ line, col int }
@@ -223,7 +257,9 @@ parseField:
 	pre := 0
 	for _, idx := range r.fieldIndexes {
 		r.fields = append(r.fields, r.recordBuffer[pre:idx])
+		r.offs = append(r.offs, pre)
 		pre = idx
 	}
+	r.record = r.recordBuffer
 	return r.fields, recLine, err
 }

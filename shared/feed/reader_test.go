@@ -52,6 +52,9 @@ func csvRecords(data []byte, std bool) string {
 		s := make([]string, len(rec))
 		for i, f := range rec {
 			s[i] = string(f)
+			if o := r.offs[i]; string(r.record[o:o+len(f)]) != s[i] {
+				fmt.Fprintf(&out, "field %d not at offset %d of the record\n", i, o)
+			}
 		}
 		fmt.Fprintf(&out, "%d %q\n", line, s)
 	}
