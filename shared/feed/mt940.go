@@ -158,10 +158,28 @@ func mtTag(b []byte) string {
 	return string(b)
 }
 
+// mtTrimLine is bytes.TrimRight(bytes.Trim(bytes.TrimRight(raw, "\r\n"),
+// "\x01\x03\x1a"), "\r"): the line without its end and SWIFT framing bytes.
+func mtTrimLine(raw []byte) []byte {
+	l := raw
+	for len(l) > 0 && (l[len(l)-1] == '\n' || l[len(l)-1] == '\r') {
+		l = l[:len(l)-1]
+	}
+	framing := func(c byte) bool { return c == 0x01 || c == 0x03 || c == 0x1a }
+	for len(l) > 0 && framing(l[0]) {
+		l = l[1:]
+	}
+	for len(l) > 0 && framing(l[len(l)-1]) {
+		l = l[:len(l)-1]
+	}
+	for len(l) > 0 && l[len(l)-1] == '\r' {
+		l = l[:len(l)-1]
+	}
+	return l
+}
+
 func (p *mtParser) line(raw []byte) error {
-	l := bytes.TrimRight(raw, "\r\n")
-	l = bytes.Trim(l, "\x01\x03\x1a")
-	l = bytes.TrimRight(l, "\r")
+	l := mtTrimLine(raw)
 	// Envelope blocks: "{1:…}{2:…}{3:…}{4:" — the text after "{4:" is content.
 	if bytes.HasPrefix(l, []byte("{")) {
 		if i := bytes.Index(l, []byte("{4:")); i >= 0 {
@@ -440,6 +458,10 @@ func alnum3(b []byte) bool {
 // nearestDate returns the date m-d in the year y of vd, or the one before or
 // after, that is nearest to vd.
 func nearestDate(vd day.Date, y, m, d int) (day.Date, bool) {
+	// Within 182 days in the same year, no other year's m-d is as near.
+	if c, ok := mkDate(y, m, d); ok && abs(c.Sub(vd)) < 182 {
+		return c, true
+	}
 	best, found := day.Date(0), false
 	for yy := y - 1; yy <= y+1; yy++ {
 		c, ok := mkDate(yy, m, d)
