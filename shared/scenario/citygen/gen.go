@@ -292,7 +292,12 @@ func (g *generator) money(r *rand.Rand, p *project) {
 			e := &entry{date: settle, amount: amt, kind: "payroll", cpAcct: w.card, cpName: w.name, cpLatin: w.latin,
 				e2e: fmt.Sprintf("PAY-%s-%s-%03d", p.id, compact(m), w.n), remit: fmt.Sprintf("%d月工资", int(m.Mon())),
 				batch: "S" + compact(m)}
-			switch x := r.Float64(); {
+			x := r.Float64()
+			forceReturn := p.idx%40 == 7 && w.n == 1 && mi == 1 // one return never re-paid, whatever the odds
+			if forceReturn {
+				x = o.missing + o.short + o.late
+			}
+			switch {
 			case x < o.missing:
 				continue
 			case x < o.missing+o.short:
@@ -306,7 +311,7 @@ func (g *generator) money(r *rand.Rand, p *project) {
 				ret := &entry{date: settle.AddDays(1 + r.IntN(4)), credit: true, amount: e.amount, kind: "return",
 					cpAcct: w.card, cpName: w.name, cpLatin: w.latin, e2e: e.e2e, orig: e.e2e, remit: "退票 账户已销户"}
 				late = append(late, ret)
-				if r.Float64() < 0.6 {
+				if r.Float64() < 0.6 && !forceReturn {
 					late = append(late, &entry{date: ret.date.AddDays(2 + r.IntN(5)), amount: e.amount, kind: "payroll",
 						cpAcct: w.card, cpName: w.name, cpLatin: w.latin, e2e: e.e2e + "-R", remit: "工资重发"})
 				}
