@@ -105,16 +105,16 @@ start_one() {
   case "$name" in
     dynamodb)
       [[ -f "$INFRA/node_modules/dynalite/cli.js" ]] || die "dynalite is not installed: run infra/stack.sh install"
-      setsid node "$INFRA/node_modules/dynalite/cli.js" --port "$port" --host 127.0.0.1 >>"$logfile" 2>&1 </dev/null &
+      setsid node "$INFRA/node_modules/dynalite/cli.js" --port "$port" --host 127.0.0.1 >>"$logfile" 2>&1 </dev/null 9>&- &
       ;;
     sqs)
       [[ -f "$INFRA/node_modules/fauxqs/dist/app.js" ]] || die "fauxqs is not installed: run infra/stack.sh install"
       # infra/fauxqs.mjs = fauxqs's cli.js without the per-request log.
-      FAUXQS_PORT="$port" FAUXQS_LOGGER=false setsid node "$INFRA/fauxqs.mjs" >>"$logfile" 2>&1 </dev/null &
+      FAUXQS_PORT="$port" FAUXQS_LOGGER=false setsid node "$INFRA/fauxqs.mjs" >>"$logfile" 2>&1 </dev/null 9>&- &
       ;;
     s3)
       [[ -x "$BIN/s3local" ]] || die "s3local is not built: run infra/stack.sh install"
-      setsid "$BIN/s3local" -addr "127.0.0.1:$port" >>"$logfile" 2>&1 </dev/null &
+      setsid "$BIN/s3local" -addr "127.0.0.1:$port" >>"$logfile" 2>&1 </dev/null 9>&- &
       ;;
   esac
   local pid=$!
@@ -193,8 +193,9 @@ shift || true
 # install and start are serialized across processes (parallel go test
 # packages may each ask for the stack).
 if [[ "$cmd" == install || "$cmd" == start ]]; then
-  exec 9>"$LOCAL/stack.lock"
-  flock 9
+  # (The services are started with fd 9 closed, so that they never hold it.)
+  exec 9>"$LOCAL/stack-lock"
+  flock -w 300 9 || die "another infra/stack.sh $cmd has held .local/stack-lock for 5 minutes"
 fi
 case "$cmd" in
   install) install ;;

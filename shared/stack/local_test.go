@@ -527,3 +527,52 @@ func TestRunnerRetryVisibility(t *testing.T) {
 		t.Errorf("handler called %d times (%d invocations), want 2", calls, run.Invocations())
 	}
 }
+
+// TestRunnerStopLosesNothing: a message sent just after Stop is not taken by
+// a long poll the stopped runner left behind (the emulator does not notice a
+// client that went away), so a later runner gets it at once.
+func TestRunnerStopLosesNothing(t *testing.T) {
+	cfg := stacktest.EnsureLocal(t)
+	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 60", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	var mu sync.Mutex
+	var got []string
+	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range ev.Records {
+			got = append(got, m.Body)
+		}
+		return events.SQSEventResponse{}, nil
+	}
+	first := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
+	first.WaitTime = 3 * time.Second
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the first runner is in a long poll
+	first.Stop()
+	send(t, cfg, r, "WorkQueue", "after-stop")
+	second := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
+	second.WaitTime = time.Second
+	if err := second.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err = second.WaitDrained(context.Background(), 15*time.Second)
+	second.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, []string{"after-stop"}) {
+		t.Errorf("handled %v, want [after-stop]", got)
+	}
+}

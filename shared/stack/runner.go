@@ -114,7 +114,8 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the pollers and waits for running handlers to return.
+// Stop stops the pollers and waits for running handlers to return and for
+// receives in flight to end (at most WaitTime).
 func (r *Runner) Stop() {
 	if r.cancel != nil {
 		r.cancel()
@@ -125,19 +126,26 @@ func (r *Runner) Stop() {
 // Invocations counts the handler invocations so far.
 func (r *Runner) Invocations() int64 { return r.invoked.Load() }
 
+// poll receives and invokes until ctx ends. A receive is never cancelled
+// mid-way: the emulator does not notice a client that went away and would
+// hand the next message to the abandoned long poll, leaving it invisible for
+// the queue's whole visibility timeout. So Stop waits for the receive in
+// flight (at most WaitTime) and gives back what it brought.
 func (r *Runner) poll(ctx context.Context, m mapping) {
 	wait := int32(r.WaitTime / time.Second)
 	if wait < 1 {
 		wait = 1
 	}
 	for ctx.Err() == nil {
-		out, err := r.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(wait)*time.Second+30*time.Second)
+		out, err := r.client.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(m.queue.URL),
 			MaxNumberOfMessages:         int32(m.event.BatchSize),
 			WaitTimeSeconds:             wait,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -149,7 +157,24 @@ func (r *Runner) poll(ctx context.Context, m mapping) {
 		if len(out.Messages) == 0 {
 			continue
 		}
+		if ctx.Err() != nil {
+			r.release(m, out.Messages)
+			return
+		}
 		r.invoke(ctx, m, out.Messages)
+	}
+}
+
+// release makes messages received while stopping visible again at once.
+func (r *Runner) release(m mapping, msgs []sqstypes.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, msg := range msgs {
+		if _, err := r.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(m.queue.URL), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: 0,
+		}); err != nil {
+			r.log.Warn("runner: release message on stop", "queue", m.queue.Name, "err", err)
+		}
 	}
 }
 
