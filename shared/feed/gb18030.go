@@ -1,6 +1,8 @@
 package feed
 
 import (
+	"encoding/binary"
+
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 )
@@ -28,10 +30,7 @@ func (d *gb18030Decoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int,
 	for nSrc < len(src) {
 		if src[nSrc] < 0x80 {
 			// ASCII run: copy as is.
-			n := 0
-			for nSrc+n < len(src) && src[nSrc+n] < 0x80 {
-				n++
-			}
+			n := asciiPrefix(src[nSrc:])
 			if room := len(dst) - nDst; n > room {
 				n = room
 			}
@@ -66,4 +65,17 @@ func (d *gb18030Decoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int,
 		}
 	}
 	return nDst, nSrc, nil
+}
+
+// asciiPrefix returns how many bytes at the start of b are ASCII, looking
+// at 8 bytes at a time.
+func asciiPrefix(b []byte) int {
+	n := 0
+	for n+8 <= len(b) && binary.LittleEndian.Uint64(b[n:])&0x8080808080808080 == 0 {
+		n += 8
+	}
+	for n < len(b) && b[n] < 0x80 {
+		n++
+	}
+	return n
 }
