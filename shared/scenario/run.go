@@ -57,6 +57,10 @@ type Options struct {
 	// ReceiverAddr is where the in-process webhook receiver listens when
 	// nothing listens there yet ("" for 127.0.0.1:9099).
 	ReceiverAddr string
+	// Capacity, when set, is told the write capacity units of every write
+	// any function makes (store.Store.Capacity), for the benchmarks; it is
+	// called from many goroutines at once.
+	Capacity func(table string, units float64)
 }
 
 // Result is what a run found.
@@ -64,6 +68,9 @@ type Result struct {
 	Namespace string
 	Alerts    []alert.Alert
 	Files     []store.Manifest
+	// Load is how long the uploads took until every queue had drained;
+	// Scan how long the scan, evaluations and notifications took.
+	Load, Scan time.Duration
 }
 
 // Lines returns the open alerts as alert lines.
@@ -132,6 +139,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 	}
 	phases = append(phases, feeds)
 	var keys []string
+	loadStart := time.Now()
 	for _, ph := range phases {
 		for _, u := range ph {
 			if err := a.upload(ctx, u); err != nil {
@@ -144,6 +152,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 		}
 	}
 
+	loaded := time.Now()
 	scan := handler.NewScan(a.deps["scan"])
 	if _, err := scan.Handle(ctx, handler.ScanInput{AsOf: asOf}); err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
@@ -152,7 +161,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("evaluate and notify: %w", err)
 	}
 
-	res := &Result{Namespace: a.res.Namespace}
+	res := &Result{Namespace: a.res.Namespace, Load: loaded.Sub(loadStart), Scan: time.Since(loaded)}
 	for _, k := range keys {
 		ups, err := a.store.Uploads(ctx, k)
 		if err != nil {
@@ -259,6 +268,7 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fn.Name, err)
 		}
+		d.Store.Capacity = opt.Capacity
 		a.deps[fn.Name] = d
 		if h, ok := handler.ForFunction(fn.Name, d); ok && len(fn.SQS) > 0 {
 			if obs, name := opt.Observe, fn.Name; obs != nil {

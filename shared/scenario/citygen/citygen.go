@@ -41,6 +41,9 @@ type Options struct {
 	// AccountsPerFile is how many wage accounts one bank file holds
 	// (default 20): bank files are per bank, month and group of accounts.
 	AccountsPerFile int
+	// Webhook is the prefix of the departments' webhook URLs, the dept_id
+	// follows (default http://127.0.0.1:9099/hook/, the local receiver).
+	Webhook string
 }
 
 // Summary counts what a city holds.
@@ -83,7 +86,10 @@ func Generate(dir string, opt Options) (Summary, error) {
 			return sum, fmt.Errorf("generate city: %w", err)
 		}
 	}
-	w := &writer{dir: dir, sum: &sum, perFile: opt.AccountsPerFile, pending: map[string][]*project{}}
+	if opt.Webhook == "" {
+		opt.Webhook = "http://127.0.0.1:9099/hook/"
+	}
+	w := &writer{dir: dir, sum: &sum, perFile: opt.AccountsPerFile, webhook: opt.Webhook, pending: map[string][]*project{}}
 	if err := w.run(opt); err != nil {
 		return sum, errors.Join(fmt.Errorf("generate city in %s: %w", dir, err), w.close())
 	}

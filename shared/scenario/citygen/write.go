@@ -24,6 +24,7 @@ type writer struct {
 	groups            map[string]int
 	files             []*openFile
 	clock             uint64
+	webhook           string
 }
 
 type openFile struct {
@@ -73,8 +74,6 @@ func (w *writer) close() error {
 	return errors.Join(errs...)
 }
 
-func hook(id string) string { return "http://127.0.0.1:9099/hook/" + id }
-
 // departments: per county its housing, transport and water bureaus and the
 // government's wage-arrears office (治欠办), an SOE office in the two
 // districts; per sector a city-level department, and the city's 治欠办.
@@ -85,7 +84,7 @@ func (w *writer) departments() error {
 		row := func(id, name, level, county, sector string) {
 			phone++
 			w.sum.Departments++
-			fmt.Fprintf(b, "%s,%s,%s,%s,%s,%d,%s\n", id, name, level, county, sector, phone, hook(id))
+			fmt.Fprintf(b, "%s,%s,%s,%s,%s,%d,%s\n", id, name, level, county, sector, phone, w.webhook+id)
 		}
 		for _, c := range counties {
 			ab := strings.ToLower(c.abbr)
