@@ -11,7 +11,6 @@ import (
 
 	"github.com/wagewatch/wagewatch/shared/attendance"
 	"github.com/wagewatch/wagewatch/shared/pii"
-	"github.com/wagewatch/wagewatch/shared/queue"
 	"github.com/wagewatch/wagewatch/shared/registry"
 	"github.com/wagewatch/wagewatch/shared/store"
 )
@@ -60,58 +59,11 @@ func (c *enrolmentChecker) check(ctx context.Context, rec attendance.Record) (st
 	return "", nil
 }
 
-// attendanceBatcher packs records per project into messages of at most
-// 256 KB and sends them ten to a call.
-type attendanceBatcher struct {
-	ctx     context.Context
-	q       sender
-	packers map[string]*queue.Packer[string, attendance.Record]
-	ready   []queue.Message
-	sent    int
-}
-
-func newAttendanceBatcher(ctx context.Context, q sender) *attendanceBatcher {
-	return &attendanceBatcher{ctx: ctx, q: q, packers: map[string]*queue.Packer[string, attendance.Record]{}}
-}
-
-func (b *attendanceBatcher) add(r attendance.Record) error {
-	p := b.packers[r.ProjectID]
-	if p == nil {
-		p = queue.NewPacker(r.ProjectID, func(project string, recs []attendance.Record) error {
-			body, err := json.Marshal(AttendanceMessage{ProjectID: project, Records: recs})
-			if err != nil {
-				return fmt.Errorf("encode attendance message: %w", err)
-			}
-			b.ready = append(b.ready, queue.Message{Body: string(body)})
-			if len(b.ready) >= 10 {
-				return b.send()
-			}
-			return nil
-		})
-		b.packers[r.ProjectID] = p
-	}
-	return p.Add(r)
-}
-
-func (b *attendanceBatcher) send() error {
-	if len(b.ready) == 0 {
-		return nil
-	}
-	if err := b.q.Send(b.ctx, b.ready); err != nil {
-		return err
-	}
-	b.sent += len(b.ready)
-	b.ready = b.ready[:0]
-	return nil
-}
-
-func (b *attendanceBatcher) flush() error {
-	for _, p := range b.packers {
-		if err := p.Flush(); err != nil {
-			return err
-		}
-	}
-	return b.send()
+// newAttendanceBatcher packs records per project, many to a message.
+func newAttendanceBatcher(ctx context.Context, q sender) *batcher[attendance.Record] {
+	return newBatcher(ctx, q, func(project string, recs []attendance.Record) any {
+		return AttendanceMessage{ProjectID: project, Records: recs}
+	})
 }
 
 // IngestAttendance is the ingest-attendance function: an attendance file
@@ -129,19 +81,7 @@ type IngestAttendance struct {
 
 // Handle handles one batch of S3 notifications.
 func (h *IngestAttendance) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := logger(ctx, h.Log)
-	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
-		recs, err := s3Records(m)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := h.ingest(ctx, log, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}), nil
+	return eachObject(ctx, logger(ctx, h.Log), ev, h.ingest), nil
 }
 
 func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
@@ -188,7 +128,7 @@ func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r event
 			seen[rec.WorkDayKey()] = true
 		}
 		m.Accepted++
-		return out.add(rec)
+		return out.add(rec.ProjectID, rec)
 	})
 	for _, e := range rowErrs {
 		m.Rejected++

@@ -340,7 +340,7 @@ func (h *AttendanceAPI) take(ctx context.Context, log *slog.Logger, b apiBatch) 
 	for _, rec := range ok {
 		if k := rec.WorkDayKey(); !seen[k] {
 			seen[k] = true
-			if err := out.add(rec); err != nil {
+			if err := out.add(rec.ProjectID, rec); err != nil {
 				return h.queueFailed(ctx, log, b, err)
 			}
 		}

@@ -82,3 +82,20 @@ func s3Records(m events.SQSMessage) ([]events.S3EventRecord, error) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// eachObject runs fn on every object of the S3 notifications a batch of SQS
+// messages carries; a message fails when any of its objects does.
+func eachObject(ctx context.Context, log *slog.Logger, ev events.SQSEvent, fn func(context.Context, *slog.Logger, events.S3EventRecord) error) events.SQSEventResponse {
+	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
+		recs, err := s3Records(m)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(ctx, log, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

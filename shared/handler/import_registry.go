@@ -39,19 +39,7 @@ type ImportRegistry struct {
 
 // Handle handles one batch of S3 notifications.
 func (h *ImportRegistry) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := logger(ctx, h.Log)
-	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
-		recs, err := s3Records(m)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := h.importFile(ctx, log, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}), nil
+	return eachObject(ctx, logger(ctx, h.Log), ev, h.importFile), nil
 }
 
 // registryKind tells the three registry files apart by their header.

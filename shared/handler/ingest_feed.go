@@ -59,19 +59,7 @@ type IngestFeed struct {
 
 // Handle handles one batch of S3 notifications.
 func (h *IngestFeed) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := logger(ctx, h.Log)
-	return eachMessage(ctx, log, ev, func(ctx context.Context, m events.SQSMessage) error {
-		recs, err := s3Records(m)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := h.ingest(ctx, log, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}), nil
+	return eachObject(ctx, logger(ctx, h.Log), ev, h.ingest), nil
 }
 
 // objectKey returns the decoded key of an S3 notification record (S3
@@ -208,7 +196,7 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 				seen[e.Key()] = struct{}{}
 			}
 			m.Accepted++
-			return out.addEntry(e)
+			return out.add(e.Account, e)
 		case it.Balance != nil:
 			b, err := it.Balance.Ledger()
 			if err == nil {
@@ -220,7 +208,7 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 			}
 			b.Order = fmt.Sprintf("%s#%09d", order, it.Balance.Line)
 			m.Balances++
-			return out.addBalance(b)
+			return out.add(b.Account, b)
 		}
 		return nil
 	})
@@ -245,72 +233,19 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 	return nil
 }
 
-// entryBatcher packs entries and balances per account into messages of at
-// most 256 KB and sends them ten to a SendMessageBatch call.
-type entryBatcher struct {
-	ctx     context.Context
-	q       sender
-	file    string
-	packers map[string]*queue.Packer[string, any]
-	ready   []queue.Message
-	sent    int
-}
-
-func newEntryBatcher(ctx context.Context, q sender, file string) *entryBatcher {
-	return &entryBatcher{ctx: ctx, q: q, file: file, packers: map[string]*queue.Packer[string, any]{}}
-}
-
-func (b *entryBatcher) packer(account string) *queue.Packer[string, any] {
-	p := b.packers[account]
-	if p == nil {
-		p = queue.NewPacker(account, b.pack)
-		b.packers[account] = p
-	}
-	return p
-}
-
-func (b *entryBatcher) addEntry(e ledger.Entry) error     { return b.packer(e.Account).Add(e) }
-func (b *entryBatcher) addBalance(v ledger.Balance) error { return b.packer(v.Account).Add(v) }
-
-// pack turns one packer's records into a message.
-func (b *entryBatcher) pack(account string, recs []any) error {
-	msg := EntriesMessage{File: b.file, Account: account}
-	for _, r := range recs {
-		switch v := r.(type) {
-		case ledger.Entry:
-			msg.Entries = append(msg.Entries, v)
-		case ledger.Balance:
-			msg.Balances = append(msg.Balances, v)
+// newEntryBatcher packs entries and balances per account, many to a
+// message.
+func newEntryBatcher(ctx context.Context, q sender, file string) *batcher[any] {
+	return newBatcher(ctx, q, func(account string, recs []any) any {
+		msg := EntriesMessage{File: file, Account: account}
+		for _, r := range recs {
+			switch v := r.(type) {
+			case ledger.Entry:
+				msg.Entries = append(msg.Entries, v)
+			case ledger.Balance:
+				msg.Balances = append(msg.Balances, v)
+			}
 		}
-	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("encode entries message: %w", err)
-	}
-	b.ready = append(b.ready, queue.Message{Body: string(body)})
-	if len(b.ready) >= 10 {
-		return b.send()
-	}
-	return nil
-}
-
-func (b *entryBatcher) send() error {
-	if len(b.ready) == 0 {
-		return nil
-	}
-	if err := b.q.Send(b.ctx, b.ready); err != nil {
-		return err
-	}
-	b.sent += len(b.ready)
-	b.ready = b.ready[:0]
-	return nil
-}
-
-func (b *entryBatcher) flush() error {
-	for _, p := range b.packers {
-		if err := p.Flush(); err != nil {
-			return err
-		}
-	}
-	return b.send()
+		return msg
+	})
 }
