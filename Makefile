@@ -3,6 +3,8 @@
 #   make build          a linux/arm64 bootstrap per function: build/<name>/bootstrap
 #   make test           install + start the local stack, go test ./..., stop it
 #   make bench          benchmarks
+#   make demo           the example scenario end to end, alerts and deliveries
+#   make scenario DIR=… / make scenario-check DIR=…   (ARGS="--keep --as-of …")
 #   make stack-install | stack-start | stack-stop | stack-status
 #   make tools          aws-lambda-rie into .local/bin (for the RIE smoke test)
 #   sam build           runs the build-<LogicalId> targets below
@@ -78,9 +80,16 @@ test: stack-install tools
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# TODO(lead): the scenario runner fills these.
-demo scenario scenario-check:
-	@echo "make $@: not yet"; exit 1
+# make demo: the example scenario end to end on the local stack, with the
+# webhook receiver and SMS sink printing what the departments got.
+demo: stack-start
+	infra/demo.sh
+
+# make scenario DIR=path [ARGS="--keep --as-of …"]; make scenario-check DIR=path
+scenario scenario-check: stack-start
+	@[[ -n "$(DIR)" ]] || { echo "usage: make $@ DIR=path [ARGS='--keep --as-of RFC3339']"; exit 2; }
+	@mkdir -p .local/bin && $(GO) build -o .local/bin/wagewatch ./cmd/wagewatch
+	.local/bin/wagewatch $(if $(filter scenario-check,$@),scenario check,scenario run) $(abspath $(DIR)) $(ARGS)
 
 clean:
 	rm -rf build
