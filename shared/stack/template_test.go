@@ -535,9 +535,9 @@ func TestTemplatePolicies(t *testing.T) {
 		"RecordAttendanceFunction": {"AttendanceTable", "RegistryTable", "EvaluateQueue"},
 		"ScanFunction":             {"RegistryTable", "AlertsTable", "EvaluateQueue"},
 		"EvaluateFunction":         {"RegistryTable", "LedgerTable", "AttendanceTable", "AlertsTable", "NotifyQueue"},
-		"NotifyFunction":           {"DeliveriesTable", "AlertsTable", "WagewatchSecrets", "NotifyQueue"},
+		"NotifyFunction":           {"DeliveriesTable", "AlertsTable", "WagewatchSecrets", "NotifyQueue", "NotifyQueueDLQ"},
 		"EscalateFunction":         {"AlertsTable", "RegistryTable", "NotifyQueue"},
-		"DeptApiFunction":          {"AlertsTable", "RegistryTable", "DeliveriesTable"},
+		"DeptApiFunction":          {"AlertsTable", "RegistryTable", "DeliveriesTable", "NotifyQueue"},
 	}
 	for id, want := range uses {
 		var got []string
