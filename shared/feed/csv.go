@@ -207,14 +207,9 @@ func (p *csvParser) row(cr *csvReader, line int) error {
 // asciiSpace marks the ASCII bytes unicode.IsSpace reports.
 var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
-// trimSpace is bytes.TrimSpace, faster when a field starts or ends with a
-// non-ASCII letter (a Chinese name).
-func trimSpace(b []byte) []byte {
-	i, j := trimBounds(b)
-	return b[i:j]
-}
-
-// trimBounds returns where bytes.TrimSpace(b) starts and ends in b.
+// trimBounds returns where bytes.TrimSpace(b) starts and ends in b, faster
+// than it when a field starts or ends with a non-ASCII letter (a Chinese
+// name).
 func trimBounds(b []byte) (int, int) {
 	start, stop := 0, len(b)
 	for start < stop && b[start] < utf8.RuneSelf && asciiSpace[b[start]] {
