@@ -236,7 +236,7 @@ func (w *writer) flushBanks(final bool) error {
 // in November).
 func monthEnd(m day.Month) day.Date { return min(m.Next().First().AddDays(-1), windowEnd) }
 
-// opening returns the balance before m and the entries booked in m.
+// slice returns the balance before m and the entries booked in m.
 func slice(p *project, m day.Month) (money.Fen, []*entry) {
 	var open money.Fen
 	var in []*entry
