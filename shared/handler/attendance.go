@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wagewatch/wagewatch/shared/attendance"
+	"github.com/wagewatch/wagewatch/shared/feed"
 	"github.com/wagewatch/wagewatch/shared/pii"
 	"github.com/wagewatch/wagewatch/shared/registry"
 	"github.com/wagewatch/wagewatch/shared/store"
@@ -120,7 +121,7 @@ func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r event
 			rejects = append(rejects, store.Reject{File: key, Line: rec.Source.Line, Reason: pii.Redact(reason)})
 			return nil
 		}
-		if len(seen) < maxTrackedRefs {
+		if len(seen) < feed.MaxTrackedRefs {
 			if seen[rec.WorkDayKey()] {
 				m.Duplicates++
 				return nil

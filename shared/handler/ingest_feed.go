@@ -129,11 +129,6 @@ func finish(ctx context.Context, b objects, files manifests, m store.Manifest, r
 	return files.PutUpload(ctx, m.Key, at, m)
 }
 
-// maxTrackedRefs bounds the in-file duplicate tracking; beyond it duplicates
-// are still removed downstream (record-entries writes each entry once), only
-// no longer counted in the manifest.
-const maxTrackedRefs = 1 << 20
-
 func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
 	key, err := objectKey(r)
 	if err != nil {
@@ -167,48 +162,23 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 		rejects = append(rejects, store.Reject{File: key, Line: line, Reason: reason})
 	}
 	out := newEntryBatcher(ctx, h.Entries, key)
-	seen := map[string]struct{}{}
 	order := at.UTC().Format("20060102T150405.000000000Z")
-	cp := func(d string) (string, string) { return h.Hasher.HashCard(d), h.Mask(d) }
+	intake := feed.NewIntake(func(d string) (string, string) { return h.Hasher.HashCard(d), h.Mask(d) })
 
 	sum, err := feed.Parse(body, key, func(it feed.Item) error {
+		d := intake.Take(it)
 		switch {
-		case it.Err != nil:
-			line := it.Err.Line
-			if line == 0 {
-				line = it.Err.Entry
-			}
-			reject(line, it.Err.Error())
-		case it.Entry != nil:
-			e, err := it.Entry.Ledger(cp)
-			if err == nil {
-				err = it.Entry.CheckCurrency()
-			}
-			if err != nil {
-				reject(it.Entry.Line, it.Entry.Reject(err).Error())
-				return nil
-			}
-			if len(seen) < maxTrackedRefs {
-				if _, dup := seen[e.Key()]; dup {
-					m.Duplicates++
-					return nil
-				}
-				seen[e.Key()] = struct{}{}
-			}
+		case d.Reject != nil:
+			reject(d.Reject.Line, d.Reject.Reason)
+		case d.Duplicate:
+			m.Duplicates++
+		case d.Entry != nil:
 			m.Accepted++
-			return out.add(e.Account, e)
-		case it.Balance != nil:
-			b, err := it.Balance.Ledger()
-			if err == nil {
-				err = it.Balance.CheckCurrency()
-			}
-			if err != nil {
-				reject(it.Balance.Line, it.Balance.Reject(err).Error())
-				return nil
-			}
-			b.Order = fmt.Sprintf("%s#%09d", order, it.Balance.Line)
+			return out.add(d.Entry.Account, *d.Entry)
+		case d.Balance != nil:
+			d.Balance.Order = fmt.Sprintf("%s#%09d", order, d.Balance.Source.Line)
 			m.Balances++
-			return out.add(b.Account, b)
+			return out.add(d.Balance.Account, *d.Balance)
 		}
 		return nil
 	})

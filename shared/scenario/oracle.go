@@ -248,43 +248,28 @@ func (o *oracle) readWorkers(data []byte, fs *FileSummary) error {
 
 // readBank reads one bank file, the n-th (from 0) in name order.
 func (o *oracle) readBank(data []byte, n int, fs *FileSummary) error {
-	cp := func(d string) (string, string) { return o.h.HashCard(d), pii.MaskCard(d) }
+	intake := feed.NewIntake(func(d string) (string, string) { return o.h.HashCard(d), pii.MaskCard(d) })
 	_, err := feed.Parse(bytes.NewReader(data), fs.File, func(it feed.Item) error {
+		d := intake.Take(it)
 		switch {
-		case it.Err != nil:
-			// Located by line, else (camt) by entry index.
-			at := it.Err.Line
-			if at == 0 {
-				at = it.Err.Entry
-			}
-			fs.reject(at, it.Err.Error())
-		case it.Entry != nil:
-			e, err := it.Entry.Ledger(cp)
-			if err == nil {
-				err = it.Entry.CheckCurrency()
-			}
-			if err != nil {
-				fs.reject(it.Entry.Line, it.Entry.Reject(err).Error())
-				return nil
-			}
-			if o.entryKey[e.Key()] {
+		case d.Reject != nil:
+			fs.reject(d.Reject.Line, d.Reject.Reason)
+		case d.Duplicate:
+			fs.Duplicates++
+		case d.Entry != nil:
+			// Across files too: the store writes an (account, bank
+			// reference) once.
+			if o.entryKey[d.Entry.Key()] {
 				fs.Duplicates++
 				return nil
 			}
-			o.entryKey[e.Key()] = true
-			o.entries[e.Account] = append(o.entries[e.Account], e)
+			o.entryKey[d.Entry.Key()] = true
+			o.entries[d.Entry.Account] = append(o.entries[d.Entry.Account], *d.Entry)
 			fs.Accepted++
-		case it.Balance != nil:
-			b, err := it.Balance.Ledger()
-			if err == nil {
-				err = it.Balance.CheckCurrency()
-			}
-			if err != nil {
-				fs.reject(it.Balance.Line, it.Balance.Reject(err).Error())
-				return nil
-			}
+		case d.Balance != nil:
 			// Read order: the file's place in name order, then the line.
-			b.Order = fmt.Sprintf("%06d#%09d", n, it.Balance.Line)
+			b := *d.Balance
+			b.Order = fmt.Sprintf("%06d#%09d", n, b.Source.Line)
 			o.balances[b.Account] = append(o.balances[b.Account], b)
 			fs.Balances++
 		}
