@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -45,27 +46,15 @@ func (h *RecordEntries) Handle(ctx context.Context, ev events.SQSEvent) (events.
 			// the DLQ through the redrive policy, where the alarm sees it.
 			return fmt.Errorf("decode entries message %s: %w", m.MessageId, err)
 		}
-		newEntries, dups, newBal := 0, 0, 0
-		for _, e := range msg.Entries {
-			ok, err := h.Ledger.PutEntry(ctx, e)
-			if err != nil {
-				return err
-			}
-			if ok {
-				newEntries++
-			} else {
-				dups++
-			}
+		newEntries, err := putAll(ctx, h.Ledger.PutEntry, msg.Entries)
+		if err != nil {
+			return err
 		}
-		for _, b := range msg.Balances {
-			ok, err := h.Ledger.PutBalance(ctx, b)
-			if err != nil {
-				return err
-			}
-			if ok {
-				newBal++
-			}
+		newBal, err := putAll(ctx, h.Ledger.PutBalance, msg.Balances)
+		if err != nil {
+			return err
 		}
+		dups := len(msg.Entries) - newEntries
 		log.InfoContext(ctx, "entries recorded", "file", msg.File, "account", msg.Account,
 			"new", newEntries, "duplicates", dups, "balances", newBal)
 		if newEntries+newBal == 0 && !redelivered(m) || h.Reeval == nil {
@@ -126,4 +115,47 @@ func (d *Debouncer) Reevaluate(ctx context.Context, projectID string) error {
 		return fmt.Errorf("schedule re-evaluation of %s: %w", projectID, err)
 	}
 	return nil
+}
+
+// writeConcurrency bounds the conditional writes one message makes at once:
+// a message holds hundreds of entries, and one at a time they would not fit
+// the function's timeout on AWS.
+const writeConcurrency = 16
+
+// putAll writes every item with put, writeConcurrency at a time, and counts
+// the items that were new. Each write is its own single-item conditional
+// write, so their order does not matter and a redelivery counts nothing
+// twice.
+func putAll[T any](ctx context.Context, put func(context.Context, T) (bool, error), items []T) (int, error) {
+	var (
+		mu    sync.Mutex
+		added int
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, writeConcurrency)
+	)
+	for _, it := range items {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			ok, err := put(ctx, it)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			if ok {
+				added++
+			}
+		}()
+	}
+	wg.Wait()
+	return added, first
 }

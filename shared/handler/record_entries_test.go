@@ -1,0 +1,62 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+func TestPutAll(t *testing.T) {
+	items := make([]int, 500)
+	for i := range items {
+		items[i] = i
+	}
+	t.Run("counts the new ones, all written", func(t *testing.T) {
+		var calls, inFlight, peak atomic.Int64
+		added, err := putAll(context.Background(), func(_ context.Context, v int) (bool, error) {
+			calls.Add(1)
+			n := inFlight.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			defer inFlight.Add(-1)
+			return v%3 != 0, nil
+		}, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls.Load() != 500 || added != 500-167 {
+			t.Fatalf("calls %d, added %d; want 500, 333", calls.Load(), added)
+		}
+		if peak.Load() > writeConcurrency {
+			t.Fatalf("%d writes at once, want at most %d", peak.Load(), writeConcurrency)
+		}
+	})
+	t.Run("stops at the first error and returns it", func(t *testing.T) {
+		boom := errors.New("throttled")
+		var calls atomic.Int64
+		_, err := putAll(context.Background(), func(_ context.Context, v int) (bool, error) {
+			calls.Add(1)
+			if v == 10 {
+				return false, boom
+			}
+			return true, nil
+		}, items)
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want %v", err, boom)
+		}
+		if calls.Load() == 500 {
+			t.Fatal("kept writing after an error")
+		}
+	})
+	t.Run("nothing to write", func(t *testing.T) {
+		added, err := putAll(context.Background(), func(context.Context, int) (bool, error) { return true, nil }, nil)
+		if added != 0 || err != nil {
+			t.Fatalf("added %d, err %v", added, err)
+		}
+	})
+}
