@@ -53,3 +53,19 @@ func (b *Bucket) Put(ctx context.Context, key, contentType string, body []byte) 
 	}
 	return nil
 }
+
+// PutStream writes an object of known size from a stream (a report as long
+// as the file it reports on), without holding it in memory.
+func (b *Bucket) PutStream(ctx context.Context, key, contentType string, body io.Reader, size int64) error {
+	_, err := b.api.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(b.name),
+		Key:           aws.String(key),
+		Body:          body,
+		ContentLength: aws.Int64(size),
+		ContentType:   aws.String(contentType),
+	})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", b.name, key, err)
+	}
+	return nil
+}

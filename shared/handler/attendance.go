@@ -107,7 +107,11 @@ func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r event
 	}
 	defer body.Close()
 	m := store.Manifest{Hash: hash, Key: key, Kind: "attendance", Format: "attendance", Size: size, StartedAt: h.Now()}
-	var rejects []store.Reject
+	rl, err := newRejectLog()
+	if err != nil {
+		return err
+	}
+	defer rl.close()
 	checker := newEnrolmentChecker(h.Registry)
 	out := newAttendanceBatcher(ctx, h.Attendance)
 	seen := map[string]bool{}
@@ -118,7 +122,7 @@ func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r event
 		}
 		if reason != "" {
 			m.Rejected++
-			rejects = append(rejects, store.Reject{File: key, Line: rec.Source.Line, Reason: pii.Redact(reason)})
+			rl.add(store.Reject{File: key, Line: rec.Source.Line, Reason: pii.Redact(reason)})
 			return nil
 		}
 		if len(seen) < feed.MaxTrackedRefs {
@@ -133,20 +137,20 @@ func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r event
 	})
 	for _, e := range rowErrs {
 		m.Rejected++
-		rejects = append(rejects, store.Reject{File: key, Line: e.Line, Reason: e.Error()})
+		rl.add(store.Reject{File: key, Line: e.Line, Reason: e.Error()})
 	}
 	if err != nil {
 		if _, isRow := err.(*registry.RowError); !isRow {
 			return fmt.Errorf("ingest attendance %s: %w", key, err)
 		}
 		m.Rejected++
-		rejects = append(rejects, store.Reject{File: key, Line: 1, Reason: err.Error()})
+		rl.add(store.Reject{File: key, Line: 1, Reason: err.Error()})
 	}
 	if err := out.flush(); err != nil {
 		return fmt.Errorf("ingest attendance %s: %w", key, err)
 	}
 	m.State, m.FinishedAt = "done", h.Now()
-	if err := finish(ctx, h.Bucket, h.Files, m, rejects, at); err != nil {
+	if err := finish(ctx, h.Bucket, h.Files, m, rl, at); err != nil {
 		return fmt.Errorf("ingest attendance %s: %w", key, err)
 	}
 	log.InfoContext(ctx, "attendance file ingested", "key", key, "accepted", m.Accepted,

@@ -86,10 +86,14 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 	m := store.Manifest{Hash: hash, Key: key, Kind: "registry", Size: size, StartedAt: h.Now()}
 	m.Format = registryKind(firstLine)
 
-	var rejects []store.Reject
+	rl, err := newRejectLog()
+	if err != nil {
+		return err
+	}
+	defer rl.close()
 	addRejects := func(errs []registry.RowError) {
 		for _, e := range errs {
-			rejects = append(rejects, store.Reject{File: key, Line: e.Line, Reason: e.Error()})
+			rl.add(store.Reject{File: key, Line: e.Line, Reason: e.Error()})
 		}
 		m.Rejected += len(errs)
 	}
@@ -172,7 +176,7 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 		addRejects([]registry.RowError{{File: key, Line: 1, Reason: "not a registry file: the header names no projects, workers or departments columns"}})
 	}
 	m.State, m.FinishedAt = "done", h.Now()
-	if err := finish(ctx, h.Bucket, h.Files, m, rejects, at); err != nil {
+	if err := finish(ctx, h.Bucket, h.Files, m, rl, at); err != nil {
 		return fmt.Errorf("import %s: %w", key, err)
 	}
 	log.InfoContext(ctx, "registry file imported", "key", key, "kind", m.Format, "accepted", m.Accepted,

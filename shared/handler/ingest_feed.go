@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -25,6 +23,7 @@ import (
 type objects interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
 	Put(ctx context.Context, key, contentType string, body []byte) error
+	PutStream(ctx context.Context, key, contentType string, body io.Reader, size int64) error
 }
 
 // manifests is what the ingesting handlers need of the files table.
@@ -107,28 +106,6 @@ func seenBefore(ctx context.Context, log *slog.Logger, files manifests, key, has
 	return true, nil
 }
 
-// finish writes the manifest and the reports beside the file.
-func finish(ctx context.Context, b objects, files manifests, m store.Manifest, rejects []store.Reject, at time.Time) error {
-	var buf strings.Builder
-	for _, r := range rejects {
-		line, _ := json.Marshal(r)
-		buf.Write(line)
-		buf.WriteByte('\n')
-	}
-	if err := b.Put(ctx, "reports/"+m.Key+".rejects.jsonl", "application/x-ndjson", []byte(buf.String())); err != nil {
-		return err
-	}
-	m.Rejects = rejects
-	body, _ := json.MarshalIndent(m, "", "  ")
-	if err := b.Put(ctx, "reports/"+m.Key+".manifest.json", "application/json", body); err != nil {
-		return err
-	}
-	if err := files.PutManifest(ctx, m); err != nil {
-		return err
-	}
-	return files.PutUpload(ctx, m.Key, at, m)
-}
-
 func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
 	key, err := objectKey(r)
 	if err != nil {
@@ -156,10 +133,14 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 	}
 	defer body.Close()
 
-	var rejects []store.Reject
+	rl, err := newRejectLog()
+	if err != nil {
+		return err
+	}
+	defer rl.close()
 	reject := func(line int, reason string) {
 		m.Rejected++
-		rejects = append(rejects, store.Reject{File: key, Line: line, Reason: reason})
+		rl.add(store.Reject{File: key, Line: line, Reason: reason})
 	}
 	out := newEntryBatcher(ctx, h.Entries, key)
 	order := at.UTC().Format("20060102T150405.000000000Z")
@@ -195,7 +176,7 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 		return fmt.Errorf("ingest %s: %w", key, err)
 	}
 	m.State, m.FinishedAt = "done", h.Now()
-	if err := finish(ctx, h.Bucket, h.Files, m, rejects, at); err != nil {
+	if err := finish(ctx, h.Bucket, h.Files, m, rl, at); err != nil {
 		return fmt.Errorf("ingest %s: %w", key, err)
 	}
 	log.InfoContext(ctx, "bank file ingested", "key", key, "format", m.Format, "accepted", m.Accepted,
