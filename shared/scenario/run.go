@@ -86,15 +86,6 @@ func (r *Result) Lines() ([]Line, error) {
 	return out, nil
 }
 
-// app is the product's functions wired against one namespace of the local
-// stack, as the Lambda runtime would run them.
-type app struct {
-	res    *stack.Resources
-	runner *stack.Runner
-	deps   map[string]*handler.Deps
-	store  *store.Store
-}
-
 // Run loads the scenario through the product's real ingestion path — every
 // file uploaded to the feed bucket, each through its queue and consumer —
 // runs the scan as of the scenario's moment, waits until every queue has
@@ -117,7 +108,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer a.runner.Stop()
+	defer a.Runner.Stop()
 	stopReceiver, err := startReceiver(opt)
 	if err != nil {
 		return nil, err
@@ -147,23 +138,23 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 			}
 			keys = append(keys, u.key)
 		}
-		if err := a.runner.WaitDrained(ctx, opt.Drain); err != nil {
+		if err := a.Runner.WaitDrained(ctx, opt.Drain); err != nil {
 			return nil, fmt.Errorf("load %s: %w", sc.Dir, err)
 		}
 	}
 
 	loaded := time.Now()
-	scan := handler.NewScan(a.deps["scan"])
+	scan := handler.NewScan(a.Deps["scan"])
 	if _, err := scan.Handle(ctx, handler.ScanInput{AsOf: asOf}); err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	if err := a.runner.WaitDrained(ctx, opt.Drain); err != nil {
+	if err := a.Runner.WaitDrained(ctx, opt.Drain); err != nil {
 		return nil, fmt.Errorf("evaluate and notify: %w", err)
 	}
 
-	res := &Result{Namespace: a.res.Namespace, Load: loaded.Sub(loadStart), Scan: time.Since(loaded)}
+	res := &Result{Namespace: a.Res.Namespace, Load: loaded.Sub(loadStart), Scan: time.Since(loaded)}
 	for _, k := range keys {
-		ups, err := a.store.Uploads(ctx, k)
+		ups, err := a.Store.Uploads(ctx, k)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +162,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 			res.Files = append(res.Files, ups[len(ups)-1])
 		}
 	}
-	if res.Alerts, err = openAlerts(ctx, a.store); err != nil {
+	if res.Alerts, err = openAlerts(ctx, a.Store); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -179,7 +170,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 
 type upload struct{ path, key string }
 
-func (a *app) upload(ctx context.Context, u upload) error {
+func (a *App) upload(ctx context.Context, u upload) error {
 	f, err := os.Open(u.path)
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", u.path, err)
@@ -189,7 +180,7 @@ func (a *app) upload(ctx context.Context, u upload) error {
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", u.path, err)
 	}
-	if err := a.res.Upload(ctx, u.key, f, st.Size()); err != nil {
+	if err := a.Res.Upload(ctx, u.key, f, st.Size()); err != nil {
 		return fmt.Errorf("upload %s: %w", u.path, err)
 	}
 	return nil
@@ -197,7 +188,7 @@ func (a *app) upload(ctx context.Context, u upload) error {
 
 // start provisions (or, with Keep, reopens) the namespace, wires every
 // function and starts the runner.
-func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
+func start(ctx context.Context, sc *Scenario, opt Options) (*App, error) {
 	tpl, err := stack.LoadTemplate(filepath.Join(opt.Root, "template.yaml"))
 	if err != nil {
 		return nil, err
@@ -229,6 +220,60 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 			return nil, err
 		}
 	}
+	rulesJSON, _ := json.Marshal(sc.Rules)
+	a, err := Wire(ctx, res, WireOptions{
+		// A scenario evaluates once, as of its moment, after loading:
+		// changes while loading trigger no re-evaluation.
+		Env: map[string]string{"WW_REEVALUATE": "off", "WW_RULES": string(rulesJSON)},
+		Log: opt.Log, Observe: opt.Observe, Capacity: opt.Capacity,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Runner.RetryVisibility = time.Second
+	if err := a.Runner.Start(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// App is the product's functions wired against one namespace of the local
+// stack, as the Lambda runtime would run them: a handler per function, and
+// a runner that plays the template's queue → function mappings.
+type App struct {
+	Res    *stack.Resources
+	Runner *stack.Runner
+	// Deps holds each function's dependencies, by folder name.
+	Deps  map[string]*handler.Deps
+	Store *store.Store
+}
+
+// WireOptions configure Wire.
+type WireOptions struct {
+	// Env adds to (or overrides) every function's environment.
+	Env map[string]string
+	// Log receives the functions' logs; nil discards them.
+	Log *slog.Logger
+	// Observe, when set, sees every SQS event before its function does.
+	Observe func(function string, ev events.SQSEvent)
+	// Now is the functions' clock (time.Now when nil).
+	Now func() time.Time
+	// Capacity, when set, is told the write units of every write any
+	// function makes (store.Store.Capacity).
+	Capacity func(table string, units float64)
+}
+
+// Wire builds every function of the template against res, with the
+// environment the template gives it, and a runner for the queue-fed ones
+// (not started).
+func Wire(ctx context.Context, res *stack.Resources, opt WireOptions) (*App, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	tpl := res.Template()
 	// The functions' clients find the endpoints, credentials and path-style
 	// S3 in the process environment, as on Lambda.
 	local, err := res.EnvFor("scan")
@@ -247,8 +292,7 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	rulesJSON, _ := json.Marshal(sc.Rules)
-	a := &app{res: res, deps: map[string]*handler.Deps{}}
+	a := &App{Res: res, Deps: map[string]*handler.Deps{}}
 	handlers := map[string]stack.SQSHandler{}
 	for _, id := range sortedFunctionIDs(tpl) {
 		fn := tpl.Functions[id]
@@ -256,20 +300,19 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		// A scenario evaluates once, as of its moment, after loading:
-		// changes while loading trigger no re-evaluation.
-		env["WW_REEVALUATE"] = "off"
-		env["WW_RULES"] = string(rulesJSON)
+		for k, v := range opt.Env {
+			env[k] = v
+		}
 		e, err := handler.EnvFrom(func(k string) string { return env[k] })
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fn.Name, err)
 		}
-		d, err := handler.NewDeps(ctx, awsCfg, e, handler.NeedsPII(fn.Name), time.Now, opt.Log.With("function", fn.Name))
+		d, err := handler.NewDeps(ctx, awsCfg, e, handler.NeedsPII(fn.Name), opt.Now, opt.Log.With("function", fn.Name))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fn.Name, err)
 		}
 		d.Store.Capacity = opt.Capacity
-		a.deps[fn.Name] = d
+		a.Deps[fn.Name] = d
 		if h, ok := handler.ForFunction(fn.Name, d); ok && len(fn.SQS) > 0 {
 			if obs, name := opt.Observe, fn.Name; obs != nil {
 				inner := h
@@ -281,15 +324,15 @@ func start(ctx context.Context, sc *Scenario, opt Options) (*app, error) {
 			handlers[id] = stack.SQSHandler(h)
 		}
 	}
-	a.store = store.New(dynamodb.NewFromConfig(awsCfg), store.Tables{
+	a.Store = store.New(dynamodb.NewFromConfig(awsCfg), store.Tables{
 		Registry: res.Tables["RegistryTable"], Ledger: res.Tables["LedgerTable"], Attendance: res.Tables["AttendanceTable"],
 		Alerts: res.Tables["AlertsTable"], Deliveries: res.Tables["DeliveriesTable"], Files: res.Tables["FilesTable"],
-	}, time.Now)
-	a.runner = stack.NewRunner(cfg, res, handlers, opt.Log.With("component", "runner"))
-	a.runner.RetryVisibility = time.Second
-	if err := a.runner.Start(ctx); err != nil {
+	}, opt.Now)
+	cfg, err := stack.LocalConfig(ctx)
+	if err != nil {
 		return nil, err
 	}
+	a.Runner = stack.NewRunner(cfg, res, handlers, opt.Log.With("component", "runner"))
 	return a, nil
 }
 
