@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,18 +18,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagewatch/wagewatch/shared/attendance"
-	"github.com/wagewatch/wagewatch/shared/awsconf"
 	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/handler"
 	"github.com/wagewatch/wagewatch/shared/registry"
+	"github.com/wagewatch/wagewatch/shared/scenario"
 	"github.com/wagewatch/wagewatch/shared/stack"
 	"github.com/wagewatch/wagewatch/shared/stack/stacktest"
-	"github.com/wagewatch/wagewatch/shared/store"
 )
 
 // Shape of the integration test's data: itProjects × itWorkers × itDays =
@@ -87,6 +87,97 @@ func itEnv(t *testing.T, res *stack.Resources, fn string) handler.Env {
 	return env
 }
 
+// itNamespace provisions template.yaml in a fresh namespace of the local
+// stack (edit, when set, changes the template first) and tears it down when
+// the test ends.
+func itNamespace(t *testing.T, edit func(*stack.Template)) (*stack.Resources, aws.Config) {
+	t.Helper()
+	cfg := stacktest.EnsureLocal(t)
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(tpl)
+	}
+	ns := stack.NewNamespace()
+	res, err := stack.Provision(context.Background(), cfg, tpl, ns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stack.Teardown(context.Background(), cfg, ns); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	return res, cfg
+}
+
+// itWire wires every function against res as scenario.Wire does, with
+// re-evaluation off unless opt.Env turns it on. The process environment
+// Wire sets (the functions' endpoints and credentials, the local webhook
+// secret) is put back when the test ends.
+func itWire(t *testing.T, res *stack.Resources, opt scenario.WireOptions) *scenario.App {
+	t.Helper()
+	local, err := res.EnvFor("scan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range append(slices.Collect(maps.Keys(local)), "WW_WEBHOOK_SECRET") {
+		v, ok := os.LookupEnv(k)
+		t.Setenv(k, v)
+		if !ok {
+			os.Unsetenv(k)
+		}
+	}
+	env := map[string]string{"WW_REEVALUATE": "off"}
+	maps.Copy(env, opt.Env)
+	opt.Env = env
+	a, err := scenario.Wire(context.Background(), res, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// itRunner starts a runner (its own log discarded) for the named functions
+// (folder names) as a wires them; observe, when set, sees every SQS event
+// before its function does. It stops when the test ends.
+func itRunner(t *testing.T, cfg aws.Config, a *scenario.App, observe func(fn string, ev events.SQSEvent), names ...string) *stack.Runner {
+	t.Helper()
+	handlers := map[string]stack.SQSHandler{}
+	for _, name := range names {
+		fn, ok := a.Res.Template().FunctionByName(name)
+		if !ok {
+			t.Fatalf("no function %q in the template", name)
+		}
+		h, ok := handler.ForFunction(name, a.Deps[name])
+		if !ok {
+			t.Fatalf("function %q has no SQS handler", name)
+		}
+		if observe != nil {
+			inner := h
+			h = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				observe(name, ev)
+				return inner(ctx, ev)
+			}
+		}
+		handlers[fn.LogicalID] = stack.SQSHandler(h)
+	}
+	r := stack.NewRunner(cfg, a.Res, handlers, nil)
+	r.WaitTime = time.Second
+	r.RetryVisibility = 2 * time.Second
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
 // TestAttendanceTwoWaysIntegration pushes the same 10,000 worker-days
 // through the attendance API twice (in batches of 1,000, in another order
 // the second time) and through attendance files twice (a CSV and the same
@@ -96,57 +187,14 @@ func itEnv(t *testing.T, res *stack.Resources, fn string) handler.Env {
 // finds every worker-day stored once, nothing in a dead-letter queue, and
 // the records of unenrolled workers nowhere.
 func TestAttendanceTwoWaysIntegration(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
+	res, cfg := itNamespace(t, nil)
 	ctx := context.Background()
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := stack.NewNamespace()
-	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Teardown(context.Background(), cfg, ns); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
-	})
-
-	// The functions' clients find the local endpoints, credentials and
-	// path-style S3 in the process environment, as on Lambda.
-	local, err := res.EnvFor("attendance-api")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range local {
-		if strings.HasPrefix(k, "AWS_") && !strings.HasPrefix(k, "AWS_LAMBDA_") || k == "WW_S3_PATH_STYLE" {
-			t.Setenv(k, v)
-		}
-	}
 	t.Setenv("WW_ATTENDANCE_SOURCES", "it-gate:it-secret,other:x")
-	awsCfg, err := awsconf.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	deps := func(fn string, withPII bool) *handler.Deps {
-		d, err := handler.NewDeps(ctx, awsCfg, itEnv(t, res, fn), withPII, time.Now, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	apiDeps := deps("attendance-api", true)
-	ingestDeps := deps("ingest-attendance", true)
-	recordDeps := deps("record-attendance", false)
-	st := store.New(dynamodb.NewFromConfig(awsCfg), store.Tables{
-		Registry: res.Tables["RegistryTable"], Attendance: res.Tables["AttendanceTable"]}, time.Now)
+	app := itWire(t, res, scenario.WireOptions{
+		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	apiDeps, st := app.Deps["attendance-api"], app.Store
 
 	// The registry: itProjects projects, itWorkers workers on each since
 	// 2026-09-01; worker 0 of every project left on 2026-10-10.
@@ -203,16 +251,7 @@ func TestAttendanceTwoWaysIntegration(t *testing.T) {
 		t.Fatalf("%d records, want 10,000", len(wires))
 	}
 
-	run := stack.NewRunner(cfg, res, map[string]stack.SQSHandler{
-		"IngestAttendanceFunction": handler.NewIngestAttendance(ingestDeps).Handle,
-		"RecordAttendanceFunction": handler.NewRecordAttendance(recordDeps).Handle,
-	}, nil)
-	run.WaitTime = time.Second
-	run.RetryVisibility = 2 * time.Second
-	if err := run.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer run.Stop()
+	run := itRunner(t, cfg, app, nil, "ingest-attendance", "record-attendance")
 
 	// The API path, twice: batches of 1,000 in a different order the
 	// second time, and the rejects in a batch of their own.
@@ -315,7 +354,7 @@ func TestAttendanceTwoWaysIntegration(t *testing.T) {
 	if n := strings.Count(logs.String(), `"level":"ERROR"`); n != 0 {
 		t.Errorf("%d errors logged", n)
 	}
-	sqsClient := sqs.NewFromConfig(awsCfg)
+	sqsClient := apiDeps.SQS
 	for _, q := range []string{"AttendanceQueueDLQ", "AttendanceFileQueueDLQ"} {
 		out, err := sqsClient.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(res.Queues[q].URL),
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
