@@ -71,22 +71,6 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// itEnv reads a function's environment as the local stack resolves it,
-// with re-evaluation off (no evaluate handler runs here).
-func itEnv(t *testing.T, res *stack.Resources, fn string) handler.Env {
-	t.Helper()
-	m, err := res.EnvFor(fn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m["WW_REEVALUATE"] = "off"
-	env, err := handler.EnvFrom(func(k string) string { return m[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
-}
-
 // itNamespace provisions template.yaml in a fresh namespace of the local
 // stack (edit, when set, changes the template first) and tears it down when
 // the test ends.

@@ -26,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/wagewatch/wagewatch/shared/awsconf"
 	"github.com/wagewatch/wagewatch/shared/blob"
 	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/handler"
@@ -34,8 +33,8 @@ import (
 	"github.com/wagewatch/wagewatch/shared/money"
 	"github.com/wagewatch/wagewatch/shared/pii"
 	"github.com/wagewatch/wagewatch/shared/queue"
+	"github.com/wagewatch/wagewatch/shared/scenario"
 	"github.com/wagewatch/wagewatch/shared/stack"
-	"github.com/wagewatch/wagewatch/shared/stack/stacktest"
 	"github.com/wagewatch/wagewatch/shared/store"
 )
 
@@ -60,73 +59,26 @@ type ingestStack struct {
 
 func newIngestStack(t *testing.T) *ingestStack {
 	t.Helper()
-	cfg := stacktest.EnsureLocal(t)
-	ctx := context.Background()
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := stack.NewNamespace()
-	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Teardown(context.Background(), cfg, ns); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
-	})
-	// The functions' clients find the local endpoints, credentials and
-	// path-style S3 in the process environment, as on Lambda.
-	local, err := res.EnvFor("ingest-feed")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range local {
-		if strings.HasPrefix(k, "AWS_") && !strings.HasPrefix(k, "AWS_LAMBDA_") || k == "WW_S3_PATH_STYLE" {
-			t.Setenv(k, v)
-		}
-	}
-	awsCfg, err := awsconf.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, cfg := itNamespace(t, nil)
 	s := &ingestStack{res: res, logs: &syncBuffer{}}
-	log := slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	deps := func(fn string, withPII bool) *handler.Deps {
-		d, err := handler.NewDeps(ctx, awsCfg, itEnv(t, res, fn), withPII, time.Now, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	feedDeps, recordDeps := deps("ingest-feed", true), deps("record-entries", false)
+	app := itWire(t, res, scenario.WireOptions{
+		Log: slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))),
+	})
+	feedDeps := app.Deps["ingest-feed"]
 	s.bucket, s.hasher, s.sqs = feedDeps.Bucket, feedDeps.Hasher, feedDeps.SQS
-	s.db = dynamodb.NewFromConfig(awsCfg)
-	s.st = store.New(s.db, store.Tables{Ledger: res.Tables["LedgerTable"], Files: res.Tables["FilesTable"]}, time.Now)
+	s.db = dynamodb.NewFromConfig(feedDeps.AWS)
+	s.st = app.Store
 	s.entries = queue.NewSender(s.sqs, res.Queues["EntriesQueue"].URL)
-	record := handler.NewRecordEntries(recordDeps).Handle
-	s.run = stack.NewRunner(cfg, res, map[string]stack.SQSHandler{
-		"IngestFeedFunction": handler.NewIngestFeed(feedDeps).Handle,
-		"RecordEntriesFunction": func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-			s.mu.Lock()
-			for _, m := range ev.Records {
-				s.bodies = append(s.bodies, m.Body)
-			}
-			s.mu.Unlock()
-			return record(ctx, ev)
-		},
-	}, nil)
-	s.run.WaitTime = time.Second
-	s.run.RetryVisibility = 2 * time.Second
-	if err := s.run.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.run.Stop)
+	s.run = itRunner(t, cfg, app, func(fn string, ev events.SQSEvent) {
+		if fn != "record-entries" {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, m := range ev.Records {
+			s.bodies = append(s.bodies, m.Body)
+		}
+	}, "ingest-feed", "record-entries")
 	return s
 }
 
