@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,7 +30,6 @@ import (
 	"github.com/wagewatch/wagewatch/shared/money"
 	"github.com/wagewatch/wagewatch/shared/notify"
 	"github.com/wagewatch/wagewatch/shared/stack"
-	"github.com/wagewatch/wagewatch/shared/stack/stacktest"
 	"github.com/wagewatch/wagewatch/shared/store"
 )
 
@@ -80,38 +78,21 @@ func receivesWithinHorizon() int {
 // handler's retries short.
 func newNotifyStack(t *testing.T) *notifyStack {
 	t.Helper()
-	cfg := stacktest.EnsureLocal(t)
-	ctx := context.Background()
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, ok := tpl.Queues["NotifyQueue"]
-	if !ok || q.DLQ != "NotifyQueueDLQ" {
-		t.Fatalf("template: NotifyQueue with NotifyQueueDLQ as its dead-letter queue not found")
-	}
-	s := &notifyStack{cfg: cfg, tplMaxReceive: q.MaxReceiveCount, logs: &syncBuffer{}}
-	if need := receivesWithinHorizon(); q.MaxReceiveCount < need {
-		t.Logf("template.yaml: NotifyQueue maxReceiveCount %d < %d receives within the %s retry horizon; provisioned with %d",
-			q.MaxReceiveCount, need, notify.RetryHorizon, need)
-		q.MaxReceiveCount = need
-	}
-	ns := stack.NewNamespace()
-	s.res, err = stack.Provision(ctx, cfg, tpl, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Teardown(context.Background(), cfg, ns); err != nil {
-			t.Errorf("teardown: %v", err)
+	s := &notifyStack{logs: &syncBuffer{}}
+	s.res, s.cfg = itNamespace(t, func(tpl *stack.Template) {
+		q, ok := tpl.Queues["NotifyQueue"]
+		if !ok || q.DLQ != "NotifyQueueDLQ" {
+			t.Fatalf("template: NotifyQueue with NotifyQueueDLQ as its dead-letter queue not found")
+		}
+		s.tplMaxReceive = q.MaxReceiveCount
+		if need := receivesWithinHorizon(); q.MaxReceiveCount < need {
+			t.Logf("template.yaml: NotifyQueue maxReceiveCount %d < %d receives within the %s retry horizon; provisioned with %d",
+				q.MaxReceiveCount, need, notify.RetryHorizon, need)
+			q.MaxReceiveCount = need
 		}
 	})
-	s.sqs = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(s.res.Endpoints.SQS) })
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(s.res.Endpoints.DynamoDB) })
+	s.sqs = sqs.NewFromConfig(s.cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(s.res.Endpoints.SQS) })
+	db := dynamodb.NewFromConfig(s.cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(s.res.Endpoints.DynamoDB) })
 	s.store = store.New(db, store.Tables{Deliveries: s.res.Tables["DeliveriesTable"]}, time.Now)
 	s.log = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return s
