@@ -72,7 +72,7 @@ func TestScenariosThroughThePipeline(t *testing.T) {
 			defer cancel()
 			res, err := scenario.Run(ctx, sc, scenario.Options{Root: root, State: state, Report: &report, Log: log, Drain: 2 * time.Minute})
 			if err != nil {
-				t.Fatalf("run: %v\nreport:\n%s", err, report.String())
+				t.Fatalf("run: %v\nreport:\n%s\nlast log lines:\n%s", err, report.String(), tail(logs.String(), 40))
 			}
 			got, err := res.Lines()
 			if err != nil {
@@ -148,3 +148,4 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
