@@ -1,13 +1,11 @@
 package handler_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -23,7 +21,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagewatch/wagewatch/shared/alert"
-	"github.com/wagewatch/wagewatch/shared/awsconf"
 	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/handler"
 	"github.com/wagewatch/wagewatch/shared/ledger"
@@ -32,8 +29,8 @@ import (
 	"github.com/wagewatch/wagewatch/shared/queue"
 	"github.com/wagewatch/wagewatch/shared/registry"
 	"github.com/wagewatch/wagewatch/shared/rules"
+	"github.com/wagewatch/wagewatch/shared/scenario"
 	"github.com/wagewatch/wagewatch/shared/stack"
-	"github.com/wagewatch/wagewatch/shared/stack/stacktest"
 	"github.com/wagewatch/wagewatch/shared/store"
 )
 
@@ -155,24 +152,6 @@ func (c *lcClock) Set(t time.Time) {
 	c.t = t
 }
 
-// lcLogs is a log sink the runner's goroutines share.
-type lcLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lcLogs) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lcLogs) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // lcApp is the product's functions wired against a fresh namespace of the
 // local stack, as scenario.Run wires them, with the functions' clock under
 // the test's control. notify does not run: its queue's messages (the
@@ -182,14 +161,13 @@ type lcApp struct {
 	t      *testing.T
 	ctx    context.Context
 	cfg    aws.Config
-	awsCfg aws.Config
 	res    *stack.Resources
 	tpl    *stack.Template
 	st     *store.Store
 	db     *dynamodb.Client
 	sqs    *sqs.Client
 	clock  *lcClock
-	logs   *lcLogs
+	logs   *syncBuffer
 	log    *slog.Logger
 	runner *stack.Runner
 
@@ -200,50 +178,16 @@ type lcApp struct {
 
 func newLCApp(t *testing.T) *lcApp {
 	t.Helper()
-	cfg := stacktest.EnsureLocal(t)
-	ctx := context.Background()
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := stack.NewNamespace()
-	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Teardown(context.Background(), cfg, ns); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
-	})
-	local, err := res.EnvFor("evaluate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range local {
-		if strings.HasPrefix(k, "AWS_") && !strings.HasPrefix(k, "AWS_LAMBDA_") || k == "WW_S3_PATH_STYLE" {
-			t.Setenv(k, v)
-		}
-	}
-	awsCfg, err := awsconf.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lcLogs{}
+	res, cfg := itNamespace(t, nil)
+	logs := &syncBuffer{}
 	a := &lcApp{
-		t: t, ctx: ctx, cfg: cfg, awsCfg: awsCfg, res: res, tpl: tpl,
-		db: dynamodb.NewFromConfig(awsCfg), sqs: sqs.NewFromConfig(awsCfg),
+		t: t, ctx: context.Background(), cfg: cfg, res: res, tpl: res.Template(),
 		clock: &lcClock{t: lcT}, logs: logs,
 		log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
-	a.st = store.New(a.db, store.Tables{
-		Registry: res.Tables["RegistryTable"], Ledger: res.Tables["LedgerTable"], Attendance: res.Tables["AttendanceTable"],
-		Alerts: res.Tables["AlertsTable"], Deliveries: res.Tables["DeliveriesTable"], Files: res.Tables["FilesTable"],
-	}, time.Now)
+	// The test's own view of the tables, on the wall clock.
+	app := itWire(t, res, scenario.WireOptions{Log: a.log})
+	a.st, a.db, a.sqs = app.Store, dynamodb.NewFromConfig(app.Deps["scan"].AWS), app.Deps["scan"].SQS
 	t.Cleanup(func() {
 		a.stop()
 		if t.Failed() || testing.Verbose() {
@@ -253,29 +197,23 @@ func newLCApp(t *testing.T) *lcApp {
 	return a
 }
 
-// deps wires a function with the test's clock; reeval turns the debounced
-// re-evaluation on (1 s delay) or off.
-func (a *lcApp) deps(fn string, reeval bool) *handler.Deps {
+// wire wires every function with the test's clock (scenario.Wire); reeval
+// turns the debounced re-evaluation on (1 s delay) or off.
+func (a *lcApp) wire(reeval bool) *scenario.App {
 	a.t.Helper()
-	m, err := a.res.EnvFor(fn)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	m["WW_REEVALUATE"] = "off"
+	env := map[string]string{"WW_REEVALUATE": "off"}
 	if reeval {
-		m["WW_REEVALUATE"] = "on"
-		m["WW_REEVAL_DELAY_SECONDS"] = "1"
+		env = map[string]string{"WW_REEVALUATE": "on", "WW_REEVAL_DELAY_SECONDS": "1"}
 	}
-	env, err := handler.EnvFrom(func(k string) string { return m[k] })
+	app, err := scenario.Wire(a.ctx, a.res, scenario.WireOptions{Env: env, Log: a.log, Now: a.clock.Now})
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	d, err := handler.NewDeps(a.ctx, a.awsCfg, env, handler.NeedsPII(fn), a.clock.Now, a.log.With("function", fn))
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return d
+	return app
 }
+
+// deps returns a function's dependencies, wired as by wire.
+func (a *lcApp) deps(fn string, reeval bool) *handler.Deps { return a.wire(reeval).Deps[fn] }
 
 // lcRun says which functions a runner runs.
 type lcRun struct {
@@ -290,6 +228,7 @@ type lcRun struct {
 func (a *lcApp) start(run lcRun) {
 	a.t.Helper()
 	a.stop()
+	app := a.wire(run.reeval)
 	handlers := map[string]stack.SQSHandler{}
 	for id, fn := range a.tpl.Functions {
 		if len(fn.SQS) == 0 || run.only != nil && !slices.Contains(run.only, fn.Name) && fn.Name != "notify" {
@@ -299,14 +238,14 @@ func (a *lcApp) start(run lcRun) {
 		case "notify":
 			handlers[id] = a.recordDeliveries
 		case "evaluate":
-			d := a.deps(fn.Name, run.reeval)
+			d := app.Deps[fn.Name]
 			h := handler.NewEvaluate(d).Handle
 			if run.evaluate != nil {
 				h = run.evaluate(d)
 			}
 			handlers[id] = a.countEvaluations(h)
 		default:
-			h, ok := handler.ForFunction(fn.Name, a.deps(fn.Name, run.reeval))
+			h, ok := handler.ForFunction(fn.Name, app.Deps[fn.Name])
 			if !ok {
 				continue
 			}
