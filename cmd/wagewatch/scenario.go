@@ -42,7 +42,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer, c
 	keep := fs.Bool("keep", false, "load into what the previous run left (every record then a duplicate)")
 	asOf := fs.String("as-of", "", "moment of evaluation (RFC 3339 with offset); default: the scenario's as_of")
 	logFile := fs.String("log", "", "write the functions' JSON logs here (default .local/log/scenario.log)")
-	drain := fs.Duration("drain", 3*time.Minute, "how long to wait for the queues to drain at each step")
+	drain := fs.Duration("drain", 0, "how long to wait for the queues to drain at each step (default: the longest visibility timeout of the template's queues and a minute)")
 	dir, rest := splitDir(args)
 	if err := fs.Parse(rest); err != nil {
 		return 2

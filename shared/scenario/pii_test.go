@@ -581,11 +581,11 @@ func TestNoPersonalDataAnywhere(t *testing.T) {
 					c.add(fmt.Sprintf("sqs message to %s (%s)", fn, r.EventSourceARN), r.Body+"\n"+string(attrs))
 				}
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 			defer cancel()
 			res, err := scenario.Run(ctx, sc, scenario.Options{
 				Root: root, State: state, Report: &report, Log: log, Observe: observe,
-				Drain: 2 * time.Minute, ReceiverAddr: addr,
+				ReceiverAddr: addr,
 			})
 			if err != nil {
 				if found := det.find(err.Error()); len(found) > 0 {

@@ -45,7 +45,9 @@ type Options struct {
 	// Report receives the summary of what was accepted, rejected and
 	// ignored as duplicate, and what the local receiver got.
 	Report io.Writer
-	// Drain bounds each wait for the queues to drain.
+	// Drain bounds each wait for the queues to drain; zero means one
+	// visibility timeout of the slowest queue and a minute more, since a
+	// message whose receive was lost in transit comes back only then.
 	Drain time.Duration
 	// State is where the namespace of the last run is kept, for Keep
 	// (default .local/resources.json). A run without Keep deletes the
@@ -91,9 +93,6 @@ func (r *Result) Lines() ([]Line, error) {
 // runs the scan as of the scenario's moment, waits until every queue has
 // drained and returns the open alerts.
 func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
-	if opt.Drain == 0 {
-		opt.Drain = 3 * time.Minute
-	}
 	if opt.Report == nil {
 		opt.Report = io.Discard
 	}
@@ -107,6 +106,9 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 	a, err := start(ctx, sc, opt)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Drain == 0 {
+		opt.Drain = drainBound(a.Res.Template())
 	}
 	defer a.Runner.Stop()
 	stopReceiver, err := startReceiver(opt)
@@ -409,4 +411,14 @@ func openAlerts(ctx context.Context, st *store.Store) ([]alert.Alert, error) {
 		return out[i].Rule < out[j].Rule
 	})
 	return out, nil
+}
+
+// drainBound is the longest visibility timeout of the template's queues and
+// a minute more.
+func drainBound(t *stack.Template) time.Duration {
+	longest := 30
+	for _, q := range t.Queues {
+		longest = max(longest, q.VisibilityTimeout)
+	}
+	return time.Duration(longest)*time.Second + time.Minute
 }

@@ -68,9 +68,9 @@ func TestScenariosThroughThePipeline(t *testing.T) {
 			}
 			var report, logs bytes.Buffer
 			log := slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 			defer cancel()
-			res, err := scenario.Run(ctx, sc, scenario.Options{Root: root, State: state, Report: &report, Log: log, Drain: 2 * time.Minute})
+			res, err := scenario.Run(ctx, sc, scenario.Options{Root: root, State: state, Report: &report, Log: log})
 			if err != nil {
 				t.Fatalf("run: %v\nreport:\n%s\nlast log lines:\n%s", err, report.String(), tail(logs.String(), 40))
 			}
@@ -148,4 +148,3 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
