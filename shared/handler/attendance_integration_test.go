@@ -43,8 +43,14 @@ const (
 
 // itIDNumber returns a valid GB 11643 identity number for worker n.
 func itIDNumber(n int) string {
-	birth := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 37*n)
-	base := fmt.Sprintf("110105%s%03d", birth.Format("20060102"), n%1000)
+	return testIDNumber("110105", time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), 37, n)
+}
+
+// testIDNumber returns a valid GB 11643 identity number of county for n:
+// born step×n days after first, sequence n%1000.
+func testIDNumber(county string, first time.Time, step, n int) string {
+	birth := first.AddDate(0, 0, step*n)
+	base := fmt.Sprintf("%s%s%03d", county, birth.Format("20060102"), n%1000)
 	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i, w := range weights {
