@@ -335,6 +335,9 @@ func Wire(ctx context.Context, res *stack.Resources, opt WireOptions) (*App, err
 		return nil, err
 	}
 	a.Runner = stack.NewRunner(cfg, res, handlers, opt.Log.With("component", "runner"))
+	// Lambda handles several batches of a queue at once; so does the local
+	// stack, which also keeps the emulators busy while a handler waits.
+	a.Runner.Pollers = 3
 	return a, nil
 }
 

@@ -576,3 +576,51 @@ func TestRunnerStopLosesNothing(t *testing.T) {
 		t.Errorf("handled %v, want [after-stop]", got)
 	}
 }
+
+// TestRunnerPollers: with several pollers a mapping's batches are handled at
+// once, and every message is still handled exactly once.
+func TestRunnerPollers(t *testing.T) {
+	cfg, r := provisionRunner(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var inFlight, peak int
+	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		for _, m := range ev.Records {
+			seen[m.Body]++
+		}
+		mu.Unlock()
+		time.Sleep(300 * time.Millisecond) // hold the batch, so that others overlap it
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return events.SQSEventResponse{}, nil
+	}
+	run := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
+	run.WaitTime = time.Second
+	run.Pollers = 3
+	var bodies []string
+	for i := range 60 {
+		bodies = append(bodies, fmt.Sprintf("m-%02d", i))
+	}
+	send(t, cfg, r, "WorkQueue", bodies...)
+	ctx := context.Background()
+	if err := run.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := run.WaitDrained(ctx, 60*time.Second)
+	run.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bodies {
+		if seen[b] != 1 {
+			t.Errorf("%s handled %d times, want once", b, seen[b])
+		}
+	}
+	if peak < 2 {
+		t.Errorf("at most %d batches at once, want several with 3 pollers", peak)
+	}
+}

@@ -37,6 +37,10 @@ type Runner struct {
 	RetryVisibility time.Duration
 	// WaitTime is the long-polling wait of each receive (default 2 s).
 	WaitTime time.Duration
+	// Pollers is how many batches of one mapping may be handled at once
+	// (default 1). Lambda scales its SQS pollers out the same way; the
+	// handlers are safe for it (single-item conditional writes).
+	Pollers int
 
 	cfg      aws.Config
 	res      *Resources
@@ -104,12 +108,15 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	r.cancel = cancel
+	pollers := max(r.Pollers, 1)
 	for _, m := range r.mappings {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.poll(ctx, m)
-		}()
+		for range pollers {
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				r.poll(ctx, m)
+			}()
+		}
 	}
 	return nil
 }
