@@ -361,7 +361,7 @@ func startReceiver(opt Options) (func(), error) {
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) {
-			fmt.Fprintf(opt.Report, "receiver: %s is in use; deliveries go to whatever listens there\n", addr)
+			fmt.Fprintf(opt.Report, "receiver: %s answers already (a wagewatch receiver?): deliveries go to it\n", addr)
 			return func() {}, nil
 		}
 		return nil, fmt.Errorf("receiver: %w", err)
