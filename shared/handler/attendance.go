@@ -86,21 +86,11 @@ func (h *IngestAttendance) Handle(ctx context.Context, ev events.SQSEvent) (even
 }
 
 func (h *IngestAttendance) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
-	key, err := objectKey(r)
-	if err != nil {
+	a, ok, err := arrive(ctx, log, h.Bucket, h.Files, r, h.Now)
+	if !ok {
 		return err
 	}
-	at := r.EventTime
-	if at.IsZero() {
-		at = h.Now()
-	}
-	hash, size, err := hashObject(ctx, h.Bucket, key)
-	if err != nil {
-		return err
-	}
-	if dup, err := seenBefore(ctx, log, h.Files, key, hash, at); dup || err != nil {
-		return err
-	}
+	key, at, hash, size := a.key, a.at, a.hash, a.size
 	body, _, err := h.Bucket.Open(ctx, key)
 	if err != nil {
 		return err

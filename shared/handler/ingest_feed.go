@@ -106,22 +106,39 @@ func seenBefore(ctx context.Context, log *slog.Logger, files manifests, key, has
 	return true, nil
 }
 
+// arrival is an uploaded object whose content is new: its key, the time of
+// its upload, its content hash and size.
+type arrival struct {
+	key  string
+	at   time.Time
+	hash string
+	size int64
+}
+
+// arrive decodes an S3 notification record, hashes the object's content and
+// checks it against the files table. ok is false for content ingested before:
+// the upload is then recorded as a duplicate and changes nothing.
+func arrive(ctx context.Context, log *slog.Logger, b objects, files manifests, r events.S3EventRecord, now func() time.Time) (a arrival, ok bool, err error) {
+	if a.key, err = objectKey(r); err != nil {
+		return a, false, err
+	}
+	a.at = r.EventTime
+	if a.at.IsZero() {
+		a.at = now()
+	}
+	if a.hash, a.size, err = hashObject(ctx, b, a.key); err != nil {
+		return a, false, err
+	}
+	dup, err := seenBefore(ctx, log, files, a.key, a.hash, a.at)
+	return a, !dup && err == nil, err
+}
+
 func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
-	key, err := objectKey(r)
-	if err != nil {
+	a, ok, err := arrive(ctx, log, h.Bucket, h.Files, r, h.Now)
+	if !ok {
 		return err
 	}
-	at := r.EventTime
-	if at.IsZero() {
-		at = h.Now()
-	}
-	hash, size, err := hashObject(ctx, h.Bucket, key)
-	if err != nil {
-		return err
-	}
-	if dup, err := seenBefore(ctx, log, h.Files, key, hash, at); dup || err != nil {
-		return err
-	}
+	key, at, hash, size := a.key, a.at, a.hash, a.size
 	m := store.Manifest{Hash: hash, Key: key, Kind: "bank", Size: size, State: "started", StartedAt: h.Now()}
 	if err := h.Files.PutManifest(ctx, m); err != nil {
 		return err
