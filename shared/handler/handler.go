@@ -19,6 +19,7 @@ import (
 
 	"github.com/wagewatch/wagewatch/shared/attendance"
 	"github.com/wagewatch/wagewatch/shared/ledger"
+	"github.com/wagewatch/wagewatch/shared/store"
 )
 
 // EntriesMessage is the body of one EntriesQueue message: many entries and
@@ -61,7 +62,7 @@ func eachMessage(ctx context.Context, log *slog.Logger, ev events.SQSEvent, fn f
 	for _, m := range ev.Records {
 		if err := fn(ctx, m); err != nil {
 			level := slog.LevelError
-			if errors.Is(err, errRetry) {
+			if errors.Is(err, errRetry) || errors.Is(err, store.ErrBusy) {
 				level = slog.LevelWarn // an expected retry, with its backoff
 			}
 			log.Log(ctx, level, "message failed", "message_id", m.MessageId, "err", err.Error())

@@ -30,6 +30,7 @@ type objects interface {
 type manifests interface {
 	Manifest(ctx context.Context, hash string) (store.Manifest, bool, error)
 	PutManifest(ctx context.Context, m store.Manifest) error
+	ClaimManifest(ctx context.Context, m store.Manifest, stale time.Duration) error
 	PutUpload(ctx context.Context, objectKey string, at time.Time, m store.Manifest) error
 }
 
@@ -130,8 +131,21 @@ func arrive(ctx context.Context, log *slog.Logger, b objects, files manifests, r
 		return a, false, err
 	}
 	dup, err := seenBefore(ctx, log, files, a.key, a.hash, a.at)
-	return a, !dup && err == nil, err
+	if dup || err != nil {
+		return a, false, err
+	}
+	// The same bytes uploaded twice at once: one invocation ingests them,
+	// the other retries later and finds them done.
+	claim := store.Manifest{Hash: a.hash, Key: a.key, Size: a.size, StartedAt: now()}
+	if err := files.ClaimManifest(ctx, claim, claimStale); err != nil {
+		return a, false, err
+	}
+	return a, true, nil
 }
+
+// claimStale is how old a claim on content must be before another
+// invocation takes it over: the longest function timeout of template.yaml.
+const claimStale = 5 * time.Minute
 
 func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3EventRecord) error {
 	a, ok, err := arrive(ctx, log, h.Bucket, h.Files, r, h.Now)
@@ -140,9 +154,6 @@ func (h *IngestFeed) ingest(ctx context.Context, log *slog.Logger, r events.S3Ev
 	}
 	key, at, hash, size := a.key, a.at, a.hash, a.size
 	m := store.Manifest{Hash: hash, Key: key, Kind: "bank", Size: size, State: "started", StartedAt: h.Now()}
-	if err := h.Files.PutManifest(ctx, m); err != nil {
-		return err
-	}
 
 	body, _, err := h.Bucket.Open(ctx, key)
 	if err != nil {

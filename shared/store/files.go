@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -108,4 +109,39 @@ func (st *Store) Uploads(ctx context.Context, objectKey string) ([]Manifest, err
 		return nil, fmt.Errorf("uploads of %s: %w", objectKey, err)
 	}
 	return out, nil
+}
+
+// ErrBusy reports content that another ingestion is working on right now.
+var ErrBusy = errors.New("being ingested by another invocation")
+
+// ClaimManifest marks a content hash as being ingested, on the condition
+// that no ingestion of it finished and none started within stale (the
+// function's timeout: an older claim is a crashed invocation's). It is
+// ErrBusy when another invocation holds the claim; the caller retries later,
+// and then finds the content done (a duplicate) or the claim stale.
+func (st *Store) ClaimManifest(ctx context.Context, m Manifest, stale time.Duration) error {
+	m.State = "started"
+	d, err := encode(m)
+	if err != nil {
+		return err
+	}
+	item := key("F#"+m.Hash, "MANIFEST")
+	item["doc"], item["state"] = s(d), s(m.State)
+	item["started_at"] = s(m.StartedAt.UTC().Format(sortableTime))
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(st.t.Files),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#state = :started AND (attribute_not_exists(started_at) OR started_at < :stale))"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":started": s("started"), ":stale": s(m.StartedAt.Add(-stale).UTC().Format(sortableTime)),
+		},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("claim %s (%s): %w", m.Key, m.Hash, ErrBusy)
+	}
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", m.Key, err)
+	}
+	return nil
 }

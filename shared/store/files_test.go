@@ -1,0 +1,70 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/wagewatch/wagewatch/shared/stack"
+	"github.com/wagewatch/wagewatch/shared/stack/stacktest"
+	"github.com/wagewatch/wagewatch/shared/store"
+)
+
+// TestClaimManifest runs against the local DynamoDB emulator: one invocation
+// claims a content hash; another is turned away while the claim is fresh,
+// takes it over once it is stale (a crashed invocation's), and is turned
+// away for good once the content is done.
+func TestClaimManifest(t *testing.T) {
+	cfg := stacktest.EnsureLocal(t)
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ns := stack.NewNamespace()
+	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Teardown(context.Background(), cfg, ns) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = &res.Endpoints.DynamoDB })
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	st := store.New(db, store.Tables{Files: res.Tables["FilesTable"]}, func() time.Time { return now })
+
+	m := store.Manifest{Hash: "abc", Key: "bank/a.csv", StartedAt: now}
+	const stale = 5 * time.Minute
+	if err := st.ClaimManifest(ctx, m, stale); err != nil {
+		t.Fatalf("first claim: %v", err)
+	}
+	other := m
+	other.Key, other.StartedAt = "bank/b.csv", now.Add(time.Minute)
+	if err := st.ClaimManifest(ctx, other, stale); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("claim while another is fresh: err = %v, want ErrBusy", err)
+	}
+	other.StartedAt = now.Add(stale + time.Second)
+	if err := st.ClaimManifest(ctx, other, stale); err != nil {
+		t.Fatalf("take over a stale claim: %v", err)
+	}
+	done := other
+	done.State = "done"
+	if err := st.PutManifest(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	late := m
+	late.StartedAt = now.Add(time.Hour)
+	if err := st.ClaimManifest(ctx, late, stale); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("claim of done content: err = %v, want ErrBusy", err)
+	}
+	got, ok, err := st.Manifest(ctx, "abc")
+	if err != nil || !ok || got.State != "done" || got.Key != "bank/b.csv" {
+		t.Fatalf("manifest = %+v, %v, %v", got, ok, err)
+	}
+}
