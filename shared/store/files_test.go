@@ -68,3 +68,53 @@ func TestClaimManifest(t *testing.T) {
 		t.Fatalf("manifest = %+v, %v, %v", got, ok, err)
 	}
 }
+
+// TestMarkReevaluation: the debounce marker holds back a second
+// re-evaluation while it stands, is taken down by the evaluation, and a
+// marker left behind by a lost evaluation stops holding after markerStale.
+func TestMarkReevaluation(t *testing.T) {
+	cfg := stacktest.EnsureLocal(t)
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ns := stack.NewNamespace()
+	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Teardown(context.Background(), cfg, ns) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = &res.Endpoints.DynamoDB })
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	st := store.New(db, store.Tables{Registry: res.Tables["RegistryTable"]}, func() time.Time { return now })
+
+	steps := []struct {
+		name    string
+		advance time.Duration
+		clear   bool
+		want    bool
+	}{
+		{"first change schedules", 0, false, true},
+		{"second change while pending", time.Minute, false, false},
+		{"after the evaluation cleared it", 0, true, true},
+		{"still pending 29 minutes on", 29 * time.Minute, false, false},
+		{"lost evaluation: stale after 30 minutes", 2 * time.Minute, false, true},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		if s.clear {
+			if err := st.ClearReevaluation(ctx, "P1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.MarkReevaluation(ctx, "P1")
+		if err != nil || got != s.want {
+			t.Fatalf("%s: MarkReevaluation = %v, %v; want %v", s.name, got, err, s.want)
+		}
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wagewatch/wagewatch/shared/registry"
@@ -157,16 +160,33 @@ func (st *Store) Departments(ctx context.Context) ([]registry.Department, error)
 
 // MarkReevaluation sets the project's debounce marker. It reports true when
 // the marker was not set before, i.e. when the caller must schedule the
-// re-evaluation; false when one is pending already.
+// re-evaluation; false when one is pending already. A marker older than
+// markerStale is taken as absent: its evaluation was lost (a crash between
+// setting it and sending the message), and this change schedules another.
 func (st *Store) MarkReevaluation(ctx context.Context, projectID string) (bool, error) {
+	now := st.now().UTC()
 	item := key("P#"+projectID, "REEVAL")
-	item["at"] = s(st.now().UTC().Format("2006-01-02T15:04:05.000Z"))
-	ok, err := st.putNew(ctx, st.t.Registry, item)
+	item["at"] = s(now.Format(sortableTime))
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(st.t.Registry),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #at < :stale"),
+		ExpressionAttributeNames:  map[string]string{"#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":stale": s(now.Add(-markerStale).Format(sortableTime))},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("mark re-evaluation of %s: %w", projectID, err)
 	}
-	return ok, nil
+	return true, nil
 }
+
+// markerStale is the age after which a debounce marker no longer holds back
+// a re-evaluation: well past the longest debounce delay (15 minutes, SQS's
+// longest message delay).
+const markerStale = 30 * time.Minute
 
 // ClearReevaluation removes the debounce marker, before the evaluation reads
 // the project: a change after this point schedules a new evaluation.
