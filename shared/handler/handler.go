@@ -62,8 +62,8 @@ func eachMessage(ctx context.Context, log *slog.Logger, ev events.SQSEvent, fn f
 	for _, m := range ev.Records {
 		if err := fn(ctx, m); err != nil {
 			level := slog.LevelError
-			if errors.Is(err, errRetry) || errors.Is(err, store.ErrBusy) {
-				level = slog.LevelWarn // an expected retry, with its backoff
+			if errors.Is(err, errRetry) || errors.Is(err, store.ErrBusy) || errors.Is(err, store.ErrConflict) {
+				level = slog.LevelWarn // an expected retry: a backoff, a race lost, content being ingested
 			}
 			log.Log(ctx, level, "message failed", "message_id", m.MessageId, "err", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
