@@ -76,20 +76,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	n := 0
 	for _, name := range []string{"projects.csv", "departments.csv", "workers.csv"} {
 		path := filepath.Join(args[0], name)
-		f, err := os.Open(path)
-		if os.IsNotExist(err) {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
 			continue
 		}
-		if err != nil {
-			fmt.Fprintln(stderr, "wagewatch import:", err)
-			return 1
-		}
-		st, err := f.Stat()
-		if err == nil {
-			err = res.Upload(ctx, "registry/"+name, f, st.Size())
-		}
-		f.Close()
-		if err != nil {
+		if _, err := res.UploadFile(ctx, "registry/"+name, path); err != nil {
 			fmt.Fprintln(stderr, "wagewatch import:", err)
 			return 1
 		}

@@ -137,22 +137,12 @@ func runStackUpload(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !ok {
 		return 1
 	}
-	f, err := os.Open(args[1])
+	size, err := res.UploadFile(ctx, args[0], args[1])
 	if err != nil {
 		fmt.Fprintln(stderr, "wagewatch:", err)
 		return 1
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		fmt.Fprintln(stderr, "wagewatch:", err)
-		return 1
-	}
-	if err := res.Upload(ctx, args[0], f, st.Size()); err != nil {
-		fmt.Fprintln(stderr, "wagewatch:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "uploaded %s (%d bytes)\n", args[0], st.Size())
+	fmt.Fprintf(stdout, "uploaded %s (%d bytes)\n", args[0], size)
 	return 0
 }
 

@@ -173,19 +173,8 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
 type upload struct{ path, key string }
 
 func (a *App) upload(ctx context.Context, u upload) error {
-	f, err := os.Open(u.path)
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", u.path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", u.path, err)
-	}
-	if err := a.Res.Upload(ctx, u.key, f, st.Size()); err != nil {
-		return fmt.Errorf("upload %s: %w", u.path, err)
-	}
-	return nil
+	_, err := a.Res.UploadFile(ctx, u.key, u.path)
+	return err
 }
 
 // start provisions (or, with Keep, reopens) the namespace, wires every

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -169,4 +170,22 @@ func EncodeEventKey(key string) string {
 		parts[i] = url.QueryEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// UploadFile uploads the file at path under key, streamed, and returns its
+// size.
+func (r *Resources) UploadFile(ctx context.Context, key, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("upload %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("upload %s: %w", path, err)
+	}
+	if err := r.Upload(ctx, key, f, st.Size()); err != nil {
+		return 0, fmt.Errorf("upload %s: %w", path, err)
+	}
+	return st.Size(), nil
 }

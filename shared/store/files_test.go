@@ -19,25 +19,9 @@ import (
 // takes it over once it is stale (a crashed invocation's), and is turned
 // away for good once the content is done.
 func TestClaimManifest(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	ns := stack.NewNamespace()
-	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Teardown(context.Background(), cfg, ns) })
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = &res.Endpoints.DynamoDB })
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	st := store.New(db, store.Tables{Files: res.Tables["FilesTable"]}, func() time.Time { return now })
+	st := localStore(t, func() time.Time { return now })
+	ctx := context.Background()
 
 	m := store.Manifest{Hash: "abc", Key: "bank/a.csv", StartedAt: now}
 	const stale = 5 * time.Minute
@@ -73,25 +57,9 @@ func TestClaimManifest(t *testing.T) {
 // re-evaluation while it stands, is taken down by the evaluation, and a
 // marker left behind by a lost evaluation stops holding after markerStale.
 func TestMarkReevaluation(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	ns := stack.NewNamespace()
-	res, err := stack.Provision(ctx, cfg, tpl, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Teardown(context.Background(), cfg, ns) })
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = &res.Endpoints.DynamoDB })
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	st := store.New(db, store.Tables{Registry: res.Tables["RegistryTable"]}, func() time.Time { return now })
+	st := localStore(t, func() time.Time { return now })
+	ctx := context.Background()
 
 	steps := []struct {
 		name    string
@@ -117,4 +85,30 @@ func TestMarkReevaluation(t *testing.T) {
 			t.Fatalf("%s: MarkReevaluation = %v, %v; want %v", s.name, got, err, s.want)
 		}
 	}
+}
+
+// localStore returns a Store over the tables of a fresh namespace of the
+// local stack (dynalite), torn down when the test ends.
+func localStore(t *testing.T, now func() time.Time) *store.Store {
+	t.Helper()
+	cfg := stacktest.EnsureLocal(t)
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := stack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := stack.NewNamespace()
+	res, err := stack.Provision(context.Background(), cfg, tpl, ns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Teardown(context.Background(), cfg, ns) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = &res.Endpoints.DynamoDB })
+	return store.New(db, store.Tables{
+		Registry: res.Tables["RegistryTable"], Ledger: res.Tables["LedgerTable"], Attendance: res.Tables["AttendanceTable"],
+		Alerts: res.Tables["AlertsTable"], Deliveries: res.Tables["DeliveriesTable"], Files: res.Tables["FilesTable"],
+	}, now)
 }
