@@ -61,26 +61,34 @@ func (st *Store) PutWorkerDays(ctx context.Context, days []WorkerDay) error {
 	if err := st.batchPut(ctx, st.t.Attendance, items); err != nil {
 		return fmt.Errorf("put worker-days: %w", err)
 	}
+	type group struct {
+		k   monthKey
+		set map[int]bool
+	}
+	list := make([]group, 0, len(groups))
 	for k, set := range groups {
-		nums := make([]string, 0, len(set))
-		for dd := range set {
+		list = append(list, group{k, set})
+	}
+	return parallel(ctx, writeConcurrency, list, func(ctx context.Context, g group) error {
+		nums := make([]string, 0, len(g.set))
+		for dd := range g.set {
 			nums = append(nums, strconv.Itoa(dd))
 		}
 		sort.Strings(nums)
 		out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(st.t.Attendance),
-			Key:                       key("AM#"+k.project, k.month.String()+"#"+k.worker),
+			Key:                       key("AM#"+g.k.project, g.k.month.String()+"#"+g.k.worker),
 			UpdateExpression:          aws.String("ADD #days :d"),
 			ExpressionAttributeNames:  map[string]string{"#days": "days"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberNS{Value: nums}},
 			ReturnConsumedCapacity:    st.capacityMode(),
 		})
 		if err != nil {
-			return fmt.Errorf("add days of %s %s: %w", k.project, k.month, err)
+			return fmt.Errorf("add days of %s %s: %w", g.k.project, g.k.month, err)
 		}
 		st.consumed(out.ConsumedCapacity)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Attendance returns, by worker id hash, the distinct dates each worker

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -216,10 +217,13 @@ func (st *Store) pages(ctx context.Context, in *dynamodb.QueryInput, each func(m
 // unprocessed ones. A put overwrites: use it only for items whose content is
 // a pure function of their key, so that a replay writes the same bytes.
 func (st *Store) batchPut(ctx context.Context, table string, items []map[string]types.AttributeValue) error {
+	var chunks [][]map[string]types.AttributeValue
 	for start := 0; start < len(items); start += 25 {
-		end := min(start+25, len(items))
-		reqs := make([]types.WriteRequest, 0, end-start)
-		for _, it := range items[start:end] {
+		chunks = append(chunks, items[start:min(start+25, len(items))])
+	}
+	return parallel(ctx, writeConcurrency, chunks, func(ctx context.Context, chunk []map[string]types.AttributeValue) error {
+		reqs := make([]types.WriteRequest, 0, len(chunk))
+		for _, it := range chunk {
 			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
 		}
 		pending := map[string][]types.WriteRequest{table: reqs}
@@ -246,8 +250,44 @@ func (st *Store) batchPut(ctx context.Context, table string, items []map[string]
 			}
 			pending = out.UnprocessedItems
 		}
+		return nil
+	})
+}
+
+// writeConcurrency bounds the writes one call of the store makes at once.
+const writeConcurrency = 8
+
+// parallel runs fn on every item, at most n at a time, and returns the
+// first error (it starts no new call after one).
+func parallel[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, n)
+	)
+	for _, it := range items {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := fn(ctx, it); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return first
 }
 
 func deleteInput(table, pk, sk string) *dynamodb.DeleteItemInput {
