@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -17,8 +16,8 @@ import (
 
 // ledgerWriter is what record-entries needs of the store.
 type ledgerWriter interface {
-	PutEntry(ctx context.Context, e ledger.Entry) (bool, error)
-	PutBalance(ctx context.Context, b ledger.Balance) (bool, error)
+	PutEntries(ctx context.Context, entries []ledger.Entry) (int, error)
+	PutBalances(ctx context.Context, balances []ledger.Balance) (int, error)
 	ProjectOfAccount(ctx context.Context, account string) (string, error)
 }
 
@@ -46,11 +45,11 @@ func (h *RecordEntries) Handle(ctx context.Context, ev events.SQSEvent) (events.
 			// the DLQ through the redrive policy, where the alarm sees it.
 			return fmt.Errorf("decode entries message %s: %w", m.MessageId, err)
 		}
-		newEntries, err := putAll(ctx, h.Ledger.PutEntry, msg.Entries)
+		newEntries, err := h.Ledger.PutEntries(ctx, msg.Entries)
 		if err != nil {
 			return err
 		}
-		newBal, err := putAll(ctx, h.Ledger.PutBalance, msg.Balances)
+		newBal, err := h.Ledger.PutBalances(ctx, msg.Balances)
 		if err != nil {
 			return err
 		}
@@ -115,47 +114,4 @@ func (d *Debouncer) Reevaluate(ctx context.Context, projectID string) error {
 		return fmt.Errorf("schedule re-evaluation of %s: %w", projectID, err)
 	}
 	return nil
-}
-
-// writeConcurrency bounds the conditional writes one message makes at once:
-// a message holds hundreds of entries, and one at a time they would not fit
-// the function's timeout on AWS.
-const writeConcurrency = 16
-
-// putAll writes every item with put, writeConcurrency at a time, and counts
-// the items that were new. Each write is its own single-item conditional
-// write, so their order does not matter and a redelivery counts nothing
-// twice.
-func putAll[T any](ctx context.Context, put func(context.Context, T) (bool, error), items []T) (int, error) {
-	var (
-		mu    sync.Mutex
-		added int
-		first error
-		wg    sync.WaitGroup
-		slots = make(chan struct{}, writeConcurrency)
-	)
-	for _, it := range items {
-		mu.Lock()
-		failed := first != nil
-		mu.Unlock()
-		if failed {
-			break
-		}
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			ok, err := put(ctx, it)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && first == nil {
-				first = err
-			}
-			if ok {
-				added++
-			}
-		}()
-	}
-	wg.Wait()
-	return added, first
 }

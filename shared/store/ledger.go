@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -48,6 +49,35 @@ func (st *Store) PutBalance(ctx context.Context, b ledger.Balance) (bool, error)
 		return false, fmt.Errorf("put balance %s %s: %w", b.Account, b.Date, err)
 	}
 	return ok, nil
+}
+
+// PutEntries writes entries as PutEntry does, writeConcurrency at a time (a
+// message holds hundreds: one at a time they would not fit a function's
+// timeout), and counts the new ones. It stops starting writes at the first
+// error and returns it.
+func (st *Store) PutEntries(ctx context.Context, entries []ledger.Entry) (int, error) {
+	return countNew(ctx, entries, st.PutEntry)
+}
+
+// PutBalances writes balances as PutBalance does, concurrently, and counts
+// the new ones.
+func (st *Store) PutBalances(ctx context.Context, balances []ledger.Balance) (int, error) {
+	return countNew(ctx, balances, st.PutBalance)
+}
+
+// countNew runs put on every item through parallel and counts the items it
+// reports as new. Each put is its own single-item conditional write, so the
+// order does not matter and a redelivery counts nothing twice.
+func countNew[T any](ctx context.Context, items []T, put func(context.Context, T) (bool, error)) (int, error) {
+	var added atomic.Int64
+	err := parallel(ctx, writeConcurrency, items, func(ctx context.Context, it T) error {
+		ok, err := put(ctx, it)
+		if ok {
+			added.Add(1)
+		}
+		return err
+	})
+	return int(added.Load()), err
 }
 
 // Account returns every entry and reported balance of an account, balances

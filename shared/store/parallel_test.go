@@ -1,4 +1,4 @@
-package handler
+package store
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-func TestPutAll(t *testing.T) {
+func TestCountNew(t *testing.T) {
 	items := make([]int, 500)
 	for i := range items {
 		items[i] = i
 	}
-	t.Run("counts the new ones, all written", func(t *testing.T) {
+	t.Run("counts the new ones, all written, bounded", func(t *testing.T) {
 		var calls, inFlight, peak atomic.Int64
-		added, err := putAll(context.Background(), func(_ context.Context, v int) (bool, error) {
+		added, err := countNew(context.Background(), items, func(_ context.Context, v int) (bool, error) {
 			calls.Add(1)
 			n := inFlight.Add(1)
 			for {
@@ -25,7 +25,7 @@ func TestPutAll(t *testing.T) {
 			}
 			defer inFlight.Add(-1)
 			return v%3 != 0, nil
-		}, items)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,22 +38,20 @@ func TestPutAll(t *testing.T) {
 	})
 	t.Run("returns the first error", func(t *testing.T) {
 		boom := errors.New("throttled")
-		var calls atomic.Int64
-		_, err := putAll(context.Background(), func(_ context.Context, v int) (bool, error) {
-			calls.Add(1)
+		_, err := countNew(context.Background(), items, func(_ context.Context, v int) (bool, error) {
 			if v == 10 {
 				return false, boom
 			}
 			return true, nil
-		}, items)
+		})
+		// How many writes start after the error depends on scheduling;
+		// none is required.
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want %v", err, boom)
 		}
-		// How many writes start after the error depends on scheduling (it
-		// stops launching once it has seen the error); none is required.
 	})
 	t.Run("nothing to write", func(t *testing.T) {
-		added, err := putAll(context.Background(), func(context.Context, int) (bool, error) { return true, nil }, nil)
+		added, err := countNew(context.Background(), nil, func(context.Context, int) (bool, error) { return true, nil })
 		if added != 0 || err != nil {
 			t.Fatalf("added %d, err %v", added, err)
 		}
