@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -129,7 +130,19 @@ func runCity(b *testing.B, root string, scale float64) cityMetrics {
 	var mu sync.Mutex
 	units := map[string]float64{}
 	var logs bytes.Buffer
-	log := slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	var sink io.Writer = &lockedWriter{w: &logs}
+	level := slog.LevelWarn
+	if path := os.Getenv("WW_BENCH_LOG"); path != "" {
+		// Every function's and the runner's logs from Info up, for finding
+		// where the time goes; warnings and errors are still checked.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		sink, level = &lockedWriter{w: io.MultiWriter(&logs, f)}, slog.LevelInfo
+	}
+	log := slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: level})))
 	ctx := context.Background()
 	state := filepath.Join(b.TempDir(), "resources.json")
 	res, err := scenario.Run(ctx, sc, scenario.Options{
@@ -253,7 +266,7 @@ func noScanAnywhere(b *testing.B) {
 
 type lockedWriter struct {
 	mu sync.Mutex
-	w  *bytes.Buffer
+	w  io.Writer
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {

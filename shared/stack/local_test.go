@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -9,11 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -622,5 +626,124 @@ func TestRunnerPollers(t *testing.T) {
 	}
 	if peak < 2 {
 		t.Errorf("at most %d batches at once, want several with 3 pollers", peak)
+	}
+}
+
+// losingTransport loses the response of the first ReceiveMessage that
+// brings messages, after the emulator sent it, as a broken connection does:
+// the SDK retries the receive and the first one's messages stay invisible at
+// the emulator, held by nobody.
+type losingTransport struct {
+	mu   sync.Mutex
+	lost bool
+}
+
+func (l *losingTransport) Do(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.Header.Get("X-Amz-Target") != "AmazonSQS.ReceiveMessage" {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	lose := !l.lost && bytes.Contains(body, []byte(`"Messages"`))
+	l.lost = l.lost || lose
+	l.mu.Unlock()
+	if lose {
+		return nil, errors.New("read: connection reset by peer (lost by the test)")
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// TestRunnerLeaseRecoversLostReceive: a receive lost on the way back costs
+// the runner's lease, not the queue's visibility timeout (10 minutes here).
+func TestRunnerLeaseRecoversLostReceive(t *testing.T) {
+	cfg := stacktest.EnsureLocal(t)
+	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 600", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	var mu sync.Mutex
+	var got []string
+	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range ev.Records {
+			got = append(got, m.Body+"@"+m.Attributes["ApproximateReceiveCount"])
+		}
+		return events.SQSEventResponse{}, nil
+	}
+	send(t, cfg, r, "WorkQueue", "x")
+	lossy := cfg.Copy()
+	tr := &losingTransport{}
+	lossy.HTTPClient = tr
+	run := NewRunner(lossy, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
+	run.WaitTime = time.Second
+	run.RetryVisibility = time.Second
+	run.Lease = 3 * time.Second
+	start := time.Now()
+	if err := run.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err = run.WaitDrained(context.Background(), 30*time.Second)
+	run.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.lost {
+		t.Fatal("no receive was lost: the test tested nothing")
+	}
+	if want := []string{"x@2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("handled %v, want %v (the lost receive was the first)", got, want)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the lost message came back after %s, want about the 3 s lease", took.Round(time.Second))
+	}
+}
+
+// TestRunnerLeaseHeldWhileHandling: a handler that runs past the lease
+// keeps its messages; nobody else gets them meanwhile.
+func TestRunnerLeaseHeldWhileHandling(t *testing.T) {
+	cfg := stacktest.EnsureLocal(t)
+	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 600", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	var calls atomic.Int64
+	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		calls.Add(1)
+		time.Sleep(7 * time.Second) // more than twice the lease
+		return events.SQSEventResponse{}, nil
+	}
+	send(t, cfg, r, "WorkQueue", "slow")
+	run := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
+	run.WaitTime = time.Second
+	run.RetryVisibility = time.Second
+	run.Lease = 3 * time.Second
+	run.Pollers = 3
+	if err := run.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err = run.WaitDrained(context.Background(), 30*time.Second)
+	run.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("handler called %d times, want 1: the lease ran out while it ran", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,6 +26,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Endpoints are the local stack's service endpoints.
@@ -552,6 +554,12 @@ func LocalConfig(ctx context.Context) (aws.Config, error) {
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
 	}
+	if os.Getenv("WW_AWS_LOG_RETRIES") == "1" {
+		// WW_AWS_LOG_RETRIES=1: every SDK retry and its reason on stderr
+		// (a retried receive may have lost the messages of the first try).
+		opts = append(opts, config.WithClientLogMode(aws.LogRetries), config.WithLogger(logging.NewStandardLogger(os.Stderr)),
+			config.WithRetryer(func() aws.Retryer { return loudRetryer{retry.NewStandard()} }))
+	}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
@@ -560,4 +568,16 @@ func LocalConfig(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("local aws config: %w", err)
 	}
 	return cfg, nil
+}
+
+// loudRetryer says on stderr why the SDK retries a request (its own log
+// says only that it does).
+type loudRetryer struct{ aws.Retryer }
+
+func (r loudRetryer) IsErrorRetryable(err error) bool {
+	ok := r.Retryer.IsErrorRetryable(err)
+	if ok {
+		fmt.Fprintf(os.Stderr, "SDK retryable error: %v\n", err)
+	}
+	return ok
 }

@@ -37,6 +37,14 @@ type Runner struct {
 	RetryVisibility time.Duration
 	// WaitTime is the long-polling wait of each receive (default 2 s).
 	WaitTime time.Duration
+	// Lease, when positive and RetryVisibility is too, is the visibility
+	// timeout of each receive, extended every Lease/3 while the handler
+	// runs. A receive whose response is lost on the way (the SDK then
+	// retries it) leaves its messages invisible at the emulator, which
+	// nobody holds: with a lease they come back after Lease instead of the
+	// queue's visibility timeout (minutes), which would stall a local run.
+	// Zero receives with the queue's timeout, as Lambda does.
+	Lease time.Duration
 	// Pollers is how many batches of one mapping may be handled at once
 	// (default 1). Lambda scales its SQS pollers out the same way; the
 	// handlers are safe for it (single-item conditional writes).
@@ -69,6 +77,7 @@ func NewRunner(cfg aws.Config, res *Resources, handlers map[string]SQSHandler, l
 	}
 	return &Runner{
 		WaitTime: 2 * time.Second,
+		Lease:    30 * time.Second,
 		cfg:      cfg,
 		res:      res,
 		handlers: handlers,
@@ -145,13 +154,17 @@ func (r *Runner) poll(ctx context.Context, m mapping) {
 	}
 	for ctx.Err() == nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(wait)*time.Second+30*time.Second)
-		out, err := r.client.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
+		in := &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(m.queue.URL),
 			MaxNumberOfMessages:         int32(m.event.BatchSize),
 			WaitTimeSeconds:             wait,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
-		})
+		}
+		if lease := r.lease(); lease > 0 {
+			in.VisibilityTimeout = lease
+		}
+		out, err := r.client.ReceiveMessage(rctx, in)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -203,7 +216,9 @@ func (r *Runner) invoke(ctx context.Context, m mapping, msgs []sqstypes.Message)
 	// Like Lambda, the handler gets the function's timeout; the batch is
 	// settled even if the runner is stopping meanwhile.
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(m.fn.Timeout)*time.Second)
+	stopLease := r.holdLease(hctx, m, msgs)
 	resp, err := callHandler(hctx, m.handler, ev)
+	stopLease()
 	cancel()
 	settle := context.WithoutCancel(ctx)
 	if err != nil {
@@ -264,6 +279,58 @@ func callHandler(ctx context.Context, h SQSHandler, ev events.SQSEvent) (resp ev
 		}
 	}()
 	return h(ctx, ev)
+}
+
+// lease is the visibility timeout of each receive in seconds, 0 for the
+// queue's own.
+func (r *Runner) lease() int32 {
+	if r.Lease <= 0 || r.RetryVisibility <= 0 {
+		return 0
+	}
+	return int32(max((r.Lease+time.Second-1)/time.Second, 3))
+}
+
+// holdLease extends the batch's visibility every third of the lease until
+// the returned stop is called (and has waited for the extender to end).
+func (r *Runner) holdLease(ctx context.Context, m mapping, msgs []sqstypes.Message) (stop func()) {
+	lease := r.lease()
+	if lease == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Duration(lease) * time.Second / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(msgs))
+			for i, msg := range msgs {
+				entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{
+					Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: lease,
+				}
+			}
+			out, err := r.client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{
+				QueueUrl: aws.String(m.queue.URL), Entries: entries,
+			})
+			switch {
+			case err != nil && ctx.Err() == nil:
+				r.log.Warn("runner: extend lease", "function", m.fn.LogicalID, "queue", m.queue.Name, "err", err)
+			case err == nil && len(out.Failed) > 0:
+				r.log.Warn("runner: extend lease", "function", m.fn.LogicalID, "queue", m.queue.Name,
+					"failed", len(out.Failed), "code", aws.ToString(out.Failed[0].Code))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func (r *Runner) retrySoon(ctx context.Context, m mapping, msgs []sqstypes.Message) {
