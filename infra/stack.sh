@@ -9,8 +9,9 @@
 #   infra/stack.sh env            print the environment that points the AWS
 #                                 SDK at the local stack (eval "$(... env)")
 #
-# Services (all in memory: stopping forgets everything):
-#   dynamodb  dynalite 4.0.0          127.0.0.1:$WW_DDB_PORT (default 18000)
+# Services (stopping forgets everything):
+#   dynamodb  dynalite 4.0.0          127.0.0.1:$WW_DDB_PORT (default 18000),
+#             in memory, or on disk under .local/data with WW_DDB_STORAGE=disk
 #   sqs       fauxqs 1.9.2 (SQS, SNS) 127.0.0.1:$WW_SQS_PORT (default 18001)
 #   s3        infra/s3local (gofakes3) 127.0.0.1:$WW_S3_PORT (default 18002)
 # Pids and logs: .local/run/NAME.pid, .local/log/NAME.log.
@@ -91,6 +92,11 @@ install() {
 start_one() {
   local name="$1" port
   port="$(port_of "$name")"
+  if [[ "$name" == dynamodb && -n "${WW_DDB_STORAGE:-}" ]] && running dynamodb &&
+    [[ "$(cat "$RUN/dynamodb.storage" 2>/dev/null || echo memory)" != "$WW_DDB_STORAGE" ]]; then
+    say "dynamodb runs on $(cat "$RUN/dynamodb.storage" 2>/dev/null || echo memory) storage; restarting it on $WW_DDB_STORAGE storage (its tables are lost)"
+    stop_one dynamodb
+  fi
   if running "$name"; then
     if healthy "$name"; then
       say "$name already running (pid $(cat "$RUN/$name.pid"), port $port)"
@@ -105,7 +111,24 @@ start_one() {
   case "$name" in
     dynamodb)
       [[ -f "$INFRA/node_modules/dynalite/cli.js" ]] || die "dynalite is not installed: run infra/stack.sh install"
-      setsid node "$INFRA/node_modules/dynalite/cli.js" --port "$port" --host 127.0.0.1 >>"$logfile" 2>&1 </dev/null 9>&- &
+      # WW_DDB_STORAGE=memory (the default: dynalite's in-memory tree, the
+      # fastest for tests and the demo) or disk (LevelDB through
+      # classic-level, native and off the node heap). In memory every item
+      # lives in the node heap and each write gets slower as the tables
+      # grow: a 10× city's writes cost 1.8× a 1× city's (garbage collection,
+      # memory latency). On disk they cost about the same at any size, so
+      # the city benchmark runs there. Either way a start begins empty. A
+      # young generation of 64 MB lets the per-request garbage die young.
+      local storage="${WW_DDB_STORAGE:-memory}" data="$LOCAL/data/dynamodb-$port"
+      local args=(--port "$port" --host 127.0.0.1)
+      case "$storage" in
+        memory) ;;
+        disk) rm -rf "$data" && mkdir -p "$data" && args+=(--path "$data") ;;
+        *) die "WW_DDB_STORAGE=$storage: want memory or disk" ;;
+      esac
+      echo "$storage" >"$RUN/dynamodb.storage"
+      setsid node --max-semi-space-size=64 "$INFRA/node_modules/dynalite/cli.js" "${args[@]}" \
+        >>"$logfile" 2>&1 </dev/null 9>&- &
       ;;
     sqs)
       [[ -f "$INFRA/node_modules/fauxqs/dist/app.js" ]] || die "fauxqs is not installed: run infra/stack.sh install"
@@ -156,6 +179,7 @@ stop_one() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+  [[ "$name" != dynamodb ]] || rm -rf "$LOCAL/data/dynamodb-$(port_of dynamodb)" "$RUN/dynamodb.storage"
   say "$name stopped (pid $pid)"
 }
 
