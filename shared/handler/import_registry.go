@@ -18,9 +18,9 @@ import (
 
 // registryWriter is what import-registry needs of the store.
 type registryWriter interface {
-	PutProject(ctx context.Context, p registry.Project) (bool, error)
+	PutProjects(ctx context.Context, ps []registry.Project) ([]bool, error)
 	Project(ctx context.Context, id string) (registry.Project, bool, error)
-	PutEnrolment(ctx context.Context, e registry.Enrolment) (bool, error)
+	PutEnrolments(ctx context.Context, es []registry.Enrolment) ([]bool, error)
 	PutDepartment(ctx context.Context, d registry.Department) (bool, error)
 }
 
@@ -103,13 +103,13 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 			break
 		}
 		addRejects(errs)
-		for _, p := range rows {
-			changed, err := h.Registry.PutProject(ctx, p)
-			if err != nil {
-				return err
-			}
-			count(changed)
-			if changed {
+		changed, err := h.Registry.PutProjects(ctx, rows)
+		if err != nil {
+			return err
+		}
+		for i, p := range rows {
+			count(changed[i])
+			if changed[i] {
 				changedProjects[p.ID] = true
 			}
 		}
@@ -137,13 +137,13 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 			return lookupErr
 		}
 		addRejects(errs)
-		for _, e := range rows {
-			changed, err := h.Registry.PutEnrolment(ctx, e)
-			if err != nil {
-				return err
-			}
-			count(changed)
-			if changed {
+		changed, err := h.Registry.PutEnrolments(ctx, rows)
+		if err != nil {
+			return err
+		}
+		for i, e := range rows {
+			count(changed[i])
+			if changed[i] {
 				changedProjects[e.ProjectID] = true
 			}
 		}

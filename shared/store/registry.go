@@ -196,3 +196,48 @@ func (st *Store) ClearReevaluation(ctx context.Context, projectID string) error 
 	}
 	return nil
 }
+
+// PutProjects stores projects, writeConcurrency at a time, and reports for
+// each whether it was new or changed (PutProject).
+func (st *Store) PutProjects(ctx context.Context, ps []registry.Project) ([]bool, error) {
+	return putEach(ctx, ps, func(p registry.Project) string { return p.ID }, st.PutProject)
+}
+
+// PutEnrolments stores enrolments, writeConcurrency at a time, and reports
+// for each whether it was new or changed (PutEnrolment). A city's
+// workers.csv (120,000 rows at 10×) written one at a time outlasts
+// import-registry's timeout.
+func (st *Store) PutEnrolments(ctx context.Context, es []registry.Enrolment) ([]bool, error) {
+	return putEach(ctx, es, func(e registry.Enrolment) string { return e.ProjectID + "\x00" + e.IDHash }, st.PutEnrolment)
+}
+
+// putEach runs put on every item, writeConcurrency at a time, and collects
+// what each reported; the first error stops it. Items of the same key are
+// put one after the other in their order, so that the last one stays, as
+// when the whole list is put in order.
+func putEach[T any](ctx context.Context, items []T, keyOf func(T) string, put func(context.Context, T) (bool, error)) ([]bool, error) {
+	changed := make([]bool, len(items))
+	var groups [][]int
+	at := map[string]int{}
+	for i, it := range items {
+		k := keyOf(it)
+		g, ok := at[k]
+		if !ok {
+			g = len(groups)
+			at[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	err := parallel(ctx, writeConcurrency, groups, func(ctx context.Context, g []int) error {
+		for _, i := range g {
+			c, err := put(ctx, items[i])
+			if err != nil {
+				return err
+			}
+			changed[i] = c
+		}
+		return nil
+	})
+	return changed, err
+}
