@@ -120,14 +120,19 @@ start_one() {
       # the city benchmark runs there. Either way a start begins empty. A
       # young generation of 64 MB lets the per-request garbage die young.
       local storage="${WW_DDB_STORAGE:-memory}" data="$LOCAL/data/dynamodb-$port"
-      local args=(--port "$port" --host 127.0.0.1)
+      local args=(--port "$port" --host 127.0.0.1) flags=(--max-semi-space-size=64) mem_mb
       case "$storage" in
-        memory) ;;
+        memory)
+          # A 10× city needs about the whole default heap (4 GB): allow
+          # half the machine's memory.
+          mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo 2>/dev/null || echo 8192)
+          flags+=(--max-old-space-size=$((mem_mb / 2 > 4096 ? mem_mb / 2 : 4096)))
+          ;;
         disk) rm -rf "$data" && mkdir -p "$data" && args+=(--path "$data") ;;
         *) die "WW_DDB_STORAGE=$storage: want memory or disk" ;;
       esac
       echo "$storage" >"$RUN/dynamodb.storage"
-      setsid node --max-semi-space-size=64 "$INFRA/node_modules/dynalite/cli.js" "${args[@]}" \
+      setsid node "${flags[@]}" "$INFRA/node_modules/dynalite/cli.js" "${args[@]}" \
         >>"$logfile" 2>&1 </dev/null 9>&- &
       ;;
     sqs)

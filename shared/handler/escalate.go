@@ -240,7 +240,7 @@ func deliveryMessages(p registry.Project, tree *route.Tree, a alert.Alert, chang
 			continue
 		}
 		d := notify.Delivery{
-			ID: notify.DeliveryID(a.ID, seq, id), AlertID: a.ID, ProjectID: p.ID, ProjectName: p.Name,
+			ID: notify.DeliveryID(a.ID, seq, id), AlertID: a.ID, Seq: seq, ProjectID: p.ID, ProjectName: p.Name,
 			CountyCode: p.CountyCode, Sector: string(p.Sector), Rule: string(a.Rule), RuleChinese: a.Rule.Chinese(),
 			Change: change, Status: string(a.Status), Severity: string(a.Severity), Period: a.Period.String(),
 			Workers: a.Workers, Amount: a.Amount, At: a.UpdatedAt, OpenedAt: a.OpenedAt,

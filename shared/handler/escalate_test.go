@@ -195,6 +195,7 @@ func TestDeliveryMessages(t *testing.T) {
 		}
 		w := want[i]
 		w.AlertID, w.ProjectID, w.ProjectName, w.CountyCode, w.Sector = a.ID, escHousing.ID, escHousing.Name, "620502", "housing"
+		w.Seq = len(b.Timeline) // the escalation is the alert's last change
 		w.Rule, w.RuleChinese, w.Change, w.Status, w.Severity = "wage_arrears", "未按时足额支付工资", "escalated", "open", "yellow"
 		w.Period, w.Workers, w.Amount = "2025-01", 3, money.Fen(1234500)
 		if !d.At.Equal(now) || !d.OpenedAt.Equal(escT0) {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagewatch/wagewatch/shared/alert"
 	"github.com/wagewatch/wagewatch/shared/notify"
 	"github.com/wagewatch/wagewatch/shared/store"
 )
@@ -38,6 +39,11 @@ type deadLetters interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
+// savedAlerts reads the alert a delivery is about, as saved.
+type savedAlerts interface {
+	Alert(ctx context.Context, id string) (alert.Alert, error)
+}
+
 // Notify is the notify function: deliver one alert change to one recipient
 // by SMS (every number) and webhook (when it has a URL). Each channel is
 // delivered at most once; a retryable failure comes back after an
@@ -51,8 +57,21 @@ type deadLetters interface {
 // not depend on the queue's maxReceiveCount. Without them, the attempt is
 // recorded as a retry and the message is failed without a backoff, for the
 // redrive policy to move it.
+//
+// A change's deliveries are queued before the change is saved (so that a
+// crash in between loses none). Notify sends only what was saved: the
+// alert's timeline must hold, at the delivery's Seq, the event the delivery
+// describes (same kind, same moment). While the alert does not have it yet,
+// the delivery waits (retried, for up to SaveWait after it was queued);
+// when the alert has another change there, the delivery was planned by an
+// evaluation that lost the race to save (another one changed the alert
+// first) and is dropped, and the winner's own deliveries are sent.
 type Notify struct {
 	Attempts attempts
+	Alerts   savedAlerts
+	// SaveWait is how long a delivery waits for its change to be saved
+	// (default 15 minutes, well past evaluate's retries).
+	SaveWait time.Duration
 	Webhooks webhooks
 	SMS      notify.SMSSender // nil: SMS disabled
 	Queue    visibility
@@ -82,6 +101,20 @@ func (h *Notify) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		first := h.Now()
 		if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
 			first = time.UnixMilli(ms)
+		}
+		switch saved, err := h.awaitChange(ctx, d); {
+		case err != nil:
+			return err
+		case saved == changeSuperseded:
+			log.InfoContext(ctx, "delivery dropped: its change was not the one saved", "delivery_id", d.ID, "seq", d.Seq)
+			return nil
+		case saved == changeNotYetSaved && h.Now().Sub(first) > h.saveWait():
+			log.WarnContext(ctx, "delivery dropped: its change was never saved", "delivery_id", d.ID, "seq", d.Seq,
+				"queued_at", first)
+			return nil
+		case saved == changeNotYetSaved:
+			h.delay(ctx, log, d, m, 5*time.Second)
+			return fmt.Errorf("delivery %s: change %d of the alert not saved yet: %w", d.ID, d.Seq, errRetry)
 		}
 		var giveUp func() error
 		if notify.GiveUp(first, h.Now()) && h.DLQ != nil && h.DLQURL != "" {
@@ -119,16 +152,79 @@ func (h *Notify) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		} else {
 			wait = notify.Backoff(attempt, h.Rand)
 		}
-		if h.Queue != nil && h.QueueURL != "" {
-			if _, err := h.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-				QueueUrl: aws.String(h.QueueURL), ReceiptHandle: aws.String(m.ReceiptHandle),
-				VisibilityTimeout: int32(wait / time.Second),
-			}); err != nil {
-				log.WarnContext(ctx, "set retry backoff", "delivery_id", d.ID, "err", err.Error())
-			}
-		}
+		h.delay(ctx, log, d, m, wait)
 		return fmt.Errorf("delivery %s: retry in %s: %w", d.ID, wait.Round(time.Second), errRetry)
 	}), nil
+}
+
+// delay makes the message visible again after wait (its retry backoff).
+func (h *Notify) delay(ctx context.Context, log *slog.Logger, d notify.Delivery, m events.SQSMessage, wait time.Duration) {
+	if h.Queue == nil || h.QueueURL == "" {
+		return
+	}
+	if _, err := h.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(h.QueueURL), ReceiptHandle: aws.String(m.ReceiptHandle),
+		VisibilityTimeout: int32(wait / time.Second),
+	}); err != nil {
+		log.WarnContext(ctx, "set retry backoff", "delivery_id", d.ID, "err", err.Error())
+	}
+}
+
+type changeState int
+
+const (
+	changeSaved changeState = iota
+	changeNotYetSaved
+	changeSuperseded
+)
+
+// changeSaved compares the delivery with the alert as saved. Deliveries
+// without a Seq (queued by an older version) are not checked.
+func (h *Notify) changeSaved(ctx context.Context, d notify.Delivery) (changeState, error) {
+	if d.Seq == 0 {
+		return changeSaved, nil
+	}
+	a, err := h.Alerts.Alert(ctx, d.AlertID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return changeNotYetSaved, nil
+	case err != nil:
+		return 0, fmt.Errorf("delivery %s: read its alert: %w", d.ID, err)
+	case len(a.Timeline) < d.Seq:
+		return changeNotYetSaved, nil
+	}
+	ev := a.Timeline[d.Seq-1]
+	if ev.Kind != d.Change || !ev.At.Equal(d.At) {
+		return changeSuperseded, nil
+	}
+	return changeSaved, nil
+}
+
+// awaitChange is changeSaved, re-read a few times over a second while the
+// change is not saved yet: evaluate saves it right after queuing its
+// deliveries, and a delivery picked up in between need not wait for a
+// retry.
+func (h *Notify) awaitChange(ctx context.Context, d notify.Delivery) (changeState, error) {
+	for i := 0; ; i++ {
+		st, err := h.changeSaved(ctx, d)
+		if err != nil || st != changeNotYetSaved || i == 4 {
+			return st, err
+		}
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return st, nil
+		case <-t.C:
+		}
+	}
+}
+
+func (h *Notify) saveWait() time.Duration {
+	if h.SaveWait > 0 {
+		return h.SaveWait
+	}
+	return 15 * time.Minute
 }
 
 // deliver tries every channel not finished yet; it reports whether some

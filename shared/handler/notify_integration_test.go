@@ -26,9 +26,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/wagewatch/wagewatch/shared/alert"
+	"github.com/wagewatch/wagewatch/shared/day"
 	"github.com/wagewatch/wagewatch/shared/handler"
 	"github.com/wagewatch/wagewatch/shared/money"
 	"github.com/wagewatch/wagewatch/shared/notify"
+	"github.com/wagewatch/wagewatch/shared/rules"
 	"github.com/wagewatch/wagewatch/shared/stack"
 	"github.com/wagewatch/wagewatch/shared/store"
 )
@@ -93,7 +96,7 @@ func newNotifyStack(t *testing.T) *notifyStack {
 	})
 	s.sqs = sqs.NewFromConfig(s.cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(s.res.Endpoints.SQS) })
 	db := dynamodb.NewFromConfig(s.cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(s.res.Endpoints.DynamoDB) })
-	s.store = store.New(db, store.Tables{Deliveries: s.res.Tables["DeliveriesTable"]}, time.Now)
+	s.store = store.New(db, store.Tables{Deliveries: s.res.Tables["DeliveriesTable"], Alerts: s.res.Tables["AlertsTable"]}, time.Now)
 	s.log = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return s
 }
@@ -105,6 +108,7 @@ func (s *notifyStack) handler(backoff *backoffLog) *handler.Notify {
 	client := &http.Client{Timeout: 5 * time.Second}
 	return &handler.Notify{
 		Attempts: s.store,
+		Alerts:   s.store,
 		Webhooks: notify.NewWebhookSender(client, notify.StaticSecret([]byte(itHookSecret)), time.Now),
 		Queue:    s.sqs, QueueURL: s.res.Queues["NotifyQueue"].URL,
 		DLQ: s.sqs, DLQURL: s.res.Queues["NotifyQueueDLQ"].URL,
@@ -667,5 +671,96 @@ func TestNotifySMSGatewayIntegration(t *testing.T) {
 	}
 	if n := strings.Count(s.logs.String(), `"level":"ERROR"`); n != 0 {
 		t.Errorf("%d errors logged", n)
+	}
+}
+
+// TestNotifySendsOnlyTheSavedChangeIntegration: deliveries are queued before
+// their change is saved. Of two evaluations that planned different changes
+// number 2 of one alert, only the one that saved it is sent; a delivery
+// whose change is saved a moment later waits for it and is sent; one whose
+// change is never saved is dropped after SaveWait.
+func TestNotifySendsOnlyTheSavedChangeIntegration(t *testing.T) {
+	s := newNotifyStack(t)
+	ctx := context.Background()
+	recv := newHookReceiver(t, 200)
+	url := recv.srv.URL + "/hook/dept-it"
+	t1 := time.Date(2026, 11, 16, 8, 0, 0, 0, time.UTC)
+	t2, t3 := t1.Add(time.Hour), t1.Add(time.Hour+time.Second)
+	period, err := day.ParseMonth("2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := alert.Alert{
+		ID: store.AlertID("P-IT-RACE", rules.WageArrears, 1), ProjectID: "P-IT-RACE", Rule: rules.WageArrears, Seq: 1,
+		Status: alert.Open, Severity: rules.Red, Workers: 3, Amount: money.Fen(900000), Period: period,
+		Recipients: []string{"dept-it"}, OpenedAt: t1, UpdatedAt: t2,
+		Timeline: []alert.Event{{At: t1, Kind: alert.EventOpened, Actor: alert.System}, {At: t2, Kind: alert.EventUpdated, Actor: alert.System}},
+	}
+	if err := s.store.PutNewAlert(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	delivery := func(alertID string, seq int, change string, at time.Time) notify.Delivery {
+		d := itDelivery(alertID, url)
+		d.ID, d.Seq, d.Change, d.At = notify.DeliveryID(alertID, seq, "dept-it"), seq, change, at
+		return d
+	}
+	// Change 2 as saved (updated at t2), and the loser's change 2 (resolved
+	// at t3) under the same delivery id.
+	winner := delivery(saved.ID, 2, notify.ChangeUpdated, t2)
+	loser := delivery(saved.ID, 2, notify.ChangeResolved, t3)
+	// An alert saved two seconds after its delivery is queued, and change 3
+	// of the first alert, which nobody saves.
+	late := saved
+	late.ID, late.Seq, late.UpdatedAt = store.AlertID("P-IT-RACE", rules.WageArrears, 2), 2, t1
+	late.Timeline = late.Timeline[:1]
+	lateD := delivery(late.ID, 1, notify.ChangeOpened, t1)
+	never := delivery(saved.ID, 3, notify.ChangeUpdated, t3)
+
+	h := s.handler(&backoffLog{})
+	h.SaveWait = 3 * time.Second
+	s.send(t, loser)
+	s.send(t, winner)
+	s.send(t, lateD)
+	s.send(t, never)
+	run := s.run(t, h)
+	time.Sleep(2 * time.Second)
+	if err := s.store.PutNewAlert(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.WaitDrained(ctx, itDrain); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recv.requests() {
+		var p struct {
+			Change string `json:"change"`
+			Alert  struct {
+				ChangedAt time.Time `json:"changed_at"`
+			} `json:"alert"`
+		}
+		if err := json.Unmarshal(r.body, &p); err != nil {
+			t.Fatalf("webhook body: %v", err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s", r.deliveryID, p.Change, p.Alert.ChangedAt.UTC().Format(time.TimeOnly)))
+	}
+	slices.Sort(got)
+	want := []string{
+		lateD.ID + " opened 08:00:00",
+		winner.ID + " updated 09:00:00",
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("receiver got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	logs := s.logs.String()
+	for _, msg := range []string{"delivery dropped: its change was not the one saved", "delivery dropped: its change was never saved"} {
+		if n := strings.Count(logs, msg); n != 1 {
+			t.Errorf("log %q %d times, want once", msg, n)
+		}
+	}
+	for _, q := range []string{"NotifyQueue", "NotifyQueueDLQ"} {
+		if n := s.queueCount(t, q); n != 0 {
+			t.Errorf("%s holds %d messages", q, n)
+		}
 	}
 }

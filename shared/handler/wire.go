@@ -256,6 +256,7 @@ func NewNotify(d *Deps) *Notify {
 	}
 	h := &Notify{
 		Attempts: d.Store,
+		Alerts:   d.Store,
 		Webhooks: notify.NewWebhookSender(client, webhookSecret, time.Now),
 		Queue:    d.SQS, QueueURL: d.Env.NotifyQueue,
 		DLQ: d.SQS, DLQURL: os.Getenv("WW_NOTIFY_DLQ_URL"),

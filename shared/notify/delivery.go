@@ -21,8 +21,12 @@ const (
 type Delivery struct {
 	// ID is stable across retries and re-deliveries: DeliveryID(AlertID,
 	// change sequence, Recipient.DeptID).
-	ID          string    `json:"id"`
-	AlertID     string    `json:"alert_id"`
+	ID      string `json:"id"`
+	AlertID string `json:"alert_id"`
+	// Seq is the length of the alert's timeline with this change in it:
+	// the change is Timeline[Seq-1] of the alert as saved. Zero in
+	// deliveries queued before the field existed.
+	Seq         int       `json:"seq,omitempty"`
 	ProjectID   string    `json:"project_id"`
 	ProjectName string    `json:"project_name"`
 	CountyCode  string    `json:"county_code"`
