@@ -128,11 +128,16 @@ start_one() {
           mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo 2>/dev/null || echo 8192)
           flags+=(--max-old-space-size=$((mem_mb / 2 > 4096 ? mem_mb / 2 : 4096)))
           ;;
-        disk) rm -rf "$data" && mkdir -p "$data" && args+=(--path "$data") ;;
+        disk)
+          rm -rf "$data" && mkdir -p "$data" && args+=(--path "$data")
+          # LevelDB tuned by infra/dynalite.cjs; it may keep this many
+          # table files open.
+          export WW_DDB_OPEN_FILES=$(( $(ulimit -n) > 2000 ? 5000 < $(ulimit -n) - 1000 ? 5000 : $(ulimit -n) - 1000 : 500 ))
+          ;;
         *) die "WW_DDB_STORAGE=$storage: want memory or disk" ;;
       esac
       echo "$storage" >"$RUN/dynamodb.storage"
-      setsid node "${flags[@]}" "$INFRA/node_modules/dynalite/cli.js" "${args[@]}" \
+      setsid node "${flags[@]}" "$INFRA/dynalite.cjs" "${args[@]}" \
         >>"$logfile" 2>&1 </dev/null 9>&- &
       ;;
     sqs)
