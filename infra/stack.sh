@@ -120,14 +120,15 @@ start_one() {
       # the city benchmark runs there. Either way a start begins empty. A
       # young generation of 64 MB lets the per-request garbage die young.
       local storage="${WW_DDB_STORAGE:-memory}" data="$LOCAL/data/dynamodb-$port"
+      # Half the machine's memory as heap, not node's default 4 GB: in
+      # memory a 10× city's tables need about 4 GB, and deleting a table
+      # gathers all its keys in the heap first (on disk too: deleting a 10×
+      # attendance table, 7 million items, ran dynalite out of its 4 GB).
       local args=(--port "$port" --host 127.0.0.1) flags=(--max-semi-space-size=64) mem_mb
+      mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo 2>/dev/null || echo 8192)
+      flags+=(--max-old-space-size=$((mem_mb / 2 > 4096 ? mem_mb / 2 : 4096)))
       case "$storage" in
-        memory)
-          # A 10× city needs about the whole default heap (4 GB): allow
-          # half the machine's memory.
-          mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo 2>/dev/null || echo 8192)
-          flags+=(--max-old-space-size=$((mem_mb / 2 > 4096 ? mem_mb / 2 : 4096)))
-          ;;
+        memory) ;;
         disk)
           rm -rf "$data" && mkdir -p "$data" && args+=(--path "$data")
           # LevelDB tuned by infra/dynalite.cjs; it may keep this many
