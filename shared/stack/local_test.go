@@ -494,16 +494,7 @@ func TestMain(m *testing.M) {
 // TestRunnerRetryVisibility: with RetryVisibility set, a failed message comes
 // back after that long, not after the queue's 60 s visibility timeout.
 func TestRunnerRetryVisibility(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
-	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 60", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	cfg, r := runnerNamespace(t, 60)
 	var mu sync.Mutex
 	calls := 0
 	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
@@ -522,7 +513,7 @@ func TestRunnerRetryVisibility(t *testing.T) {
 	if err := run.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	err = run.WaitDrained(context.Background(), 20*time.Second)
+	err := run.WaitDrained(context.Background(), 20*time.Second)
 	run.Stop()
 	if err != nil {
 		t.Fatal(err)
@@ -536,16 +527,7 @@ func TestRunnerRetryVisibility(t *testing.T) {
 // a long poll the stopped runner left behind (the emulator does not notice a
 // client that went away), so a later runner gets it at once.
 func TestRunnerStopLosesNothing(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
-	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 60", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	cfg, r := runnerNamespace(t, 60)
 	var mu sync.Mutex
 	var got []string
 	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
@@ -569,7 +551,7 @@ func TestRunnerStopLosesNothing(t *testing.T) {
 	if err := second.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	err = second.WaitDrained(context.Background(), 15*time.Second)
+	err := second.WaitDrained(context.Background(), 15*time.Second)
 	second.Stop()
 	if err != nil {
 		t.Fatal(err)
@@ -662,16 +644,7 @@ func (l *losingTransport) Do(req *http.Request) (*http.Response, error) {
 // TestRunnerLeaseRecoversLostReceive: a receive lost on the way back costs
 // the runner's lease, not the queue's visibility timeout (10 minutes here).
 func TestRunnerLeaseRecoversLostReceive(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
-	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 600", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	cfg, r := runnerNamespace(t, 600)
 	var mu sync.Mutex
 	var got []string
 	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
@@ -694,7 +667,7 @@ func TestRunnerLeaseRecoversLostReceive(t *testing.T) {
 	if err := run.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	err = run.WaitDrained(context.Background(), 30*time.Second)
+	err := run.WaitDrained(context.Background(), 30*time.Second)
 	run.Stop()
 	if err != nil {
 		t.Fatal(err)
@@ -713,16 +686,7 @@ func TestRunnerLeaseRecoversLostReceive(t *testing.T) {
 // TestRunnerLeaseHeldWhileHandling: a handler that runs past the lease
 // keeps its messages; nobody else gets them meanwhile.
 func TestRunnerLeaseHeldWhileHandling(t *testing.T) {
-	cfg := stacktest.EnsureLocal(t)
-	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", "VisibilityTimeout: 600", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	cfg, r := runnerNamespace(t, 600)
 	var calls atomic.Int64
 	h := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		calls.Add(1)
@@ -738,7 +702,7 @@ func TestRunnerLeaseHeldWhileHandling(t *testing.T) {
 	if err := run.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	err = run.WaitDrained(context.Background(), 30*time.Second)
+	err := run.WaitDrained(context.Background(), 30*time.Second)
 	run.Stop()
 	if err != nil {
 		t.Fatal(err)
@@ -746,4 +710,21 @@ func TestRunnerLeaseHeldWhileHandling(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("handler called %d times, want 1: the lease ran out while it ran", n)
 	}
+}
+
+// runnerNamespace provisions runnerTemplate, its queue's visibility timeout
+// set to visibility seconds, in a fresh namespace torn down after the test.
+func runnerNamespace(t *testing.T, visibility int) (aws.Config, *Resources) {
+	t.Helper()
+	cfg := stacktest.EnsureLocal(t)
+	tpl, err := ParseTemplate([]byte(strings.Replace(runnerTemplate, "VisibilityTimeout: 1", fmt.Sprintf("VisibilityTimeout: %d", visibility), 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Provision(context.Background(), cfg, tpl, NewNamespace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
+	return cfg, r
 }
