@@ -87,14 +87,19 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 		}
 		m.Rejected += len(errs)
 	}
-	count := func(changed bool) {
-		if changed {
-			m.Accepted++
-		} else {
+	// count counts a written row; a new or changed row of a project
+	// (project "" for departments) marks the project for re-evaluation.
+	changedProjects := map[string]bool{}
+	count := func(changed bool, project string) {
+		if !changed {
 			m.Duplicates++
+			return
+		}
+		m.Accepted++
+		if project != "" {
+			changedProjects[project] = true
 		}
 	}
-	changedProjects := map[string]bool{}
 	switch m.Format {
 	case "projects":
 		rows, errs, err := registry.ReadProjects(br, key)
@@ -108,10 +113,7 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 			return err
 		}
 		for i, p := range rows {
-			count(changed[i])
-			if changed[i] {
-				changedProjects[p.ID] = true
-			}
+			count(changed[i], p.ID)
 		}
 	case "workers":
 		rows, errs, err := registry.ReadWorkers(br, key, h.Hasher)
@@ -142,10 +144,7 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 			return err
 		}
 		for i, e := range rows {
-			count(changed[i])
-			if changed[i] {
-				changedProjects[e.ProjectID] = true
-			}
+			count(changed[i], e.ProjectID)
 		}
 	case "departments":
 		rows, errs, err := registry.ReadDepartments(br, key)
@@ -159,7 +158,7 @@ func (h *ImportRegistry) importFile(ctx context.Context, log *slog.Logger, r eve
 			if err != nil {
 				return err
 			}
-			count(changed)
+			count(changed, "")
 		}
 	default:
 		_, _ = io.Copy(io.Discard, br)
