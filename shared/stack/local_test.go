@@ -383,15 +383,7 @@ func TestRunnerPartialBatchFailure(t *testing.T) {
 	run := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
 	run.WaitTime = time.Second
 	send(t, cfg, r, "WorkQueue", "ok-1", "fail-1", "ok-2", "ok-3", "fail-2")
-	ctx := context.Background()
-	if err := run.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err := run.WaitDrained(ctx, 60*time.Second)
-	run.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runUntilDrained(t, run, 60*time.Second)
 	if badEvent != nil {
 		t.Errorf("malformed SQS event: %v", badEvent)
 	}
@@ -438,14 +430,7 @@ func TestRunnerBatchError(t *testing.T) {
 			time.Sleep(200 * time.Millisecond) // all three in the first receive
 			run := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
 			run.WaitTime = time.Second
-			if err := run.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			err := run.WaitDrained(context.Background(), 30*time.Second)
-			run.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			runUntilDrained(t, run, 30*time.Second)
 			for _, b := range []string{"a", "b", "c"} {
 				if deliveries[b] != 2 {
 					t.Errorf("%s delivered %d times, want 2 (failed batch, then success)", b, deliveries[b])
@@ -510,14 +495,7 @@ func TestRunnerRetryVisibility(t *testing.T) {
 	run := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
 	run.WaitTime = time.Second
 	run.RetryVisibility = time.Second
-	if err := run.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	err := run.WaitDrained(context.Background(), 20*time.Second)
-	run.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runUntilDrained(t, run, 20*time.Second)
 	if calls != 2 || run.Invocations() != 2 {
 		t.Errorf("handler called %d times (%d invocations), want 2", calls, run.Invocations())
 	}
@@ -548,14 +526,7 @@ func TestRunnerStopLosesNothing(t *testing.T) {
 	send(t, cfg, r, "WorkQueue", "after-stop")
 	second := NewRunner(cfg, r, map[string]SQSHandler{"WorkFunction": h}, testLog(t))
 	second.WaitTime = time.Second
-	if err := second.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	err := second.WaitDrained(context.Background(), 15*time.Second)
-	second.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runUntilDrained(t, second, 15*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
 	if !slices.Equal(got, []string{"after-stop"}) {
@@ -592,15 +563,7 @@ func TestRunnerPollers(t *testing.T) {
 		bodies = append(bodies, fmt.Sprintf("m-%02d", i))
 	}
 	send(t, cfg, r, "WorkQueue", bodies...)
-	ctx := context.Background()
-	if err := run.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err := run.WaitDrained(ctx, 60*time.Second)
-	run.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runUntilDrained(t, run, 60*time.Second)
 	for _, b := range bodies {
 		if seen[b] != 1 {
 			t.Errorf("%s handled %d times, want once", b, seen[b])
@@ -664,14 +627,7 @@ func TestRunnerLeaseRecoversLostReceive(t *testing.T) {
 	run.RetryVisibility = time.Second
 	run.Lease = 3 * time.Second
 	start := time.Now()
-	if err := run.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	err := run.WaitDrained(context.Background(), 30*time.Second)
-	run.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runUntilDrained(t, run, 30*time.Second)
 	if !tr.lost {
 		t.Fatal("no receive was lost: the test tested nothing")
 	}
@@ -699,14 +655,7 @@ func TestRunnerLeaseHeldWhileHandling(t *testing.T) {
 	run.RetryVisibility = time.Second
 	run.Lease = 3 * time.Second
 	run.Pollers = 3
-	if err := run.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	err := run.WaitDrained(context.Background(), 30*time.Second)
-	run.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runUntilDrained(t, run, 30*time.Second)
 	if n := calls.Load(); n != 1 {
 		t.Errorf("handler called %d times, want 1: the lease ran out while it ran", n)
 	}
@@ -727,4 +676,18 @@ func runnerNamespace(t *testing.T, visibility int) (aws.Config, *Resources) {
 	}
 	t.Cleanup(func() { _ = Teardown(context.Background(), cfg, r.Namespace) })
 	return cfg, r
+}
+
+// runUntilDrained starts the runner, waits until its queues are drained
+// (at most timeout) and stops it.
+func runUntilDrained(t *testing.T, run *Runner, timeout time.Duration) {
+	t.Helper()
+	if err := run.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := run.WaitDrained(context.Background(), timeout)
+	run.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
