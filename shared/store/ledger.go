@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -65,19 +64,18 @@ func (st *Store) PutBalances(ctx context.Context, balances []ledger.Balance) (in
 	return countNew(ctx, balances, st.PutBalance)
 }
 
-// countNew runs put on every item through parallel and counts the items it
+// countNew runs put on every item through putEach and counts the items it
 // reports as new. Each put is its own single-item conditional write, so the
 // order does not matter and a redelivery counts nothing twice.
 func countNew[T any](ctx context.Context, items []T, put func(context.Context, T) (bool, error)) (int, error) {
-	var added atomic.Int64
-	err := parallel(ctx, writeConcurrency, items, func(ctx context.Context, it T) error {
-		ok, err := put(ctx, it)
+	added, err := putEach(ctx, items, nil, put)
+	n := 0
+	for _, ok := range added {
 		if ok {
-			added.Add(1)
+			n++
 		}
-		return err
-	})
-	return int(added.Load()), err
+	}
+	return n, err
 }
 
 // Account returns every entry and reported balance of an account, balances

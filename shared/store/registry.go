@@ -214,12 +214,16 @@ func (st *Store) PutEnrolments(ctx context.Context, es []registry.Enrolment) ([]
 // putEach runs put on every item, writeConcurrency at a time, and collects
 // what each reported; the first error stops it. Items of the same key are
 // put one after the other in their order, so that the last one stays, as
-// when the whole list is put in order.
+// when the whole list is put in order; keyOf nil puts every item on its own.
 func putEach[T any](ctx context.Context, items []T, keyOf func(T) string, put func(context.Context, T) (bool, error)) ([]bool, error) {
 	changed := make([]bool, len(items))
 	var groups [][]int
 	at := map[string]int{}
 	for i, it := range items {
+		if keyOf == nil {
+			groups = append(groups, []int{i})
+			continue
+		}
 		k := keyOf(it)
 		g, ok := at[k]
 		if !ok {
