@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,14 @@ func init() {
 	register("dept token", command{
 		summary: "create a department's API token, store its hash, print it once",
 		run:     runDeptToken,
+	})
+	register("dept tokens", command{
+		summary: "list a department's API tokens (ids, created, revoked)",
+		run:     runDeptTokens,
+	})
+	register("dept revoke", command{
+		summary: "revoke one API token of a department by its id, or all of them",
+		run:     runDeptRevoke,
 	})
 }
 
@@ -83,7 +92,8 @@ func runDeptToken(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "wagewatch dept token:", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "stored the hash of a new token for %s in %s; the token is shown once:\n", fs.Arg(0), where)
+	fmt.Fprintf(stderr, "stored the hash of a new token (id %s) for %s in %s; the token is shown once:\n",
+		store.TokenID(token), fs.Arg(0), where)
 	fmt.Fprintln(stdout, token)
 	return 0
 }
@@ -108,6 +118,77 @@ func issueDeptToken(ctx context.Context, st tokenStore, r io.Reader, dept string
 		return "", err
 	}
 	return token, nil
+}
+
+// runDeptTokens implements "wagewatch dept tokens DEPT_ID": one line per
+// token of the department, oldest first: id, created, and revoked or valid.
+func runDeptTokens(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] == "" || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: wagewatch dept tokens DEPT_ID")
+		return 2
+	}
+	st, _, err := registryStore(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "wagewatch dept tokens:", err)
+		return 1
+	}
+	tokens, err := st.DeptTokens(ctx, args[0])
+	if err != nil {
+		fmt.Fprintln(stderr, "wagewatch dept tokens:", err)
+		return 1
+	}
+	if len(tokens) == 0 {
+		fmt.Fprintf(stderr, "wagewatch dept tokens: %s has no tokens\n", args[0])
+	}
+	for _, t := range tokens {
+		state := "valid"
+		if t.RevokedAt != nil {
+			state = "revoked " + t.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(stdout, "%s  created %s  %s\n", t.ID, t.CreatedAt.Format(time.RFC3339), state)
+	}
+	return 0
+}
+
+// runDeptRevoke implements "wagewatch dept revoke DEPT_ID TOKEN_ID|-all":
+// the token stops authenticating at once (dept-api looks it up on every
+// request); its record stays, marked revoked.
+func runDeptRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dept revoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := fs.Bool("all", false, "revoke every valid token of the department")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: wagewatch dept revoke DEPT_ID TOKEN_ID   or   wagewatch dept revoke -all DEPT_ID")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	want := 2
+	if *all {
+		want = 1
+	}
+	if fs.NArg() != want || fs.Arg(0) == "" || (!*all && fs.Arg(1) == "") {
+		fs.Usage()
+		return 2
+	}
+	st, _, err := registryStore(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "wagewatch dept revoke:", err)
+		return 1
+	}
+	revoked, err := st.RevokeDeptToken(ctx, fs.Arg(0), fs.Arg(1))
+	for _, t := range revoked {
+		fmt.Fprintf(stdout, "revoked %s of %s\n", t.ID, t.DeptID)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wagewatch dept revoke:", err)
+		return 1
+	}
+	if len(revoked) == 0 {
+		fmt.Fprintf(stderr, "wagewatch dept revoke: nothing to revoke: %s has no valid token of that id\n", fs.Arg(0))
+	}
+	return 0
 }
 
 // registryStore returns a store over the Registry table, and says which

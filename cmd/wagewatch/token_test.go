@@ -136,4 +136,85 @@ func TestDeptTokenLocal(t *testing.T) {
 			t.Errorf("unknown department: exit %d, stdout %q; want 1 and nothing printed", code, stdout.String())
 		}
 	})
+
+	t.Run("list and revoke", func(t *testing.T) {
+		t.Setenv("WW_REGISTRY_TABLE", table)
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", res.Endpoints.DynamoDB)
+		t.Setenv("AWS_ACCESS_KEY_ID", "local")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+		t.Setenv("AWS_REGION", res.Region)
+		run := func(args ...string) (int, string, string) {
+			var stdout, stderr bytes.Buffer
+			code := dispatch(ctx, args, &stdout, &stderr)
+			return code, stdout.String(), stderr.String()
+		}
+		var tokens []string
+		for range 3 {
+			code, out, errs := run("dept", "token", "-unchecked", "rv-dept")
+			if code != 0 {
+				t.Fatalf("issue: exit %d: %s", code, errs)
+			}
+			tok := strings.TrimSpace(out)
+			if !strings.Contains(errs, "id "+store.TokenID(tok)) {
+				t.Errorf("issue: stderr %q does not name the token id %s", errs, store.TokenID(tok))
+			}
+			tokens = append(tokens, tok)
+		}
+		code, out, _ := run("dept", "tokens", "rv-dept")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 0 || len(lines) != 3 {
+			t.Fatalf("tokens: exit %d, %q; want 3 lines", code, out)
+		}
+		for i, l := range lines {
+			if !strings.HasPrefix(l, store.TokenID(tokens[i])+"  created ") || !strings.HasSuffix(l, "  valid") {
+				t.Errorf("tokens line %d %q, want token %s valid", i, l, store.TokenID(tokens[i]))
+			}
+			for _, tok := range tokens {
+				if strings.Contains(l, tok) {
+					t.Errorf("tokens line %d shows a token", i)
+				}
+			}
+		}
+
+		if code, out, errs := run("dept", "revoke", "rv-dept", store.TokenID(tokens[1])); code != 0 || out != "revoked "+store.TokenID(tokens[1])+" of rv-dept\n" {
+			t.Errorf("revoke one: exit %d, %q, %s", code, out, errs)
+		}
+		for i, want := range []bool{true, false, true} {
+			if _, ok, err := st.DeptOfToken(ctx, tokens[i]); err != nil || ok != want {
+				t.Errorf("after revoking token 1: token %d valid = %v (%v), want %v", i, ok, err, want)
+			}
+		}
+		if code, out, _ := run("dept", "revoke", "rv-dept", store.TokenID(tokens[1])); code != 0 || out != "" {
+			t.Errorf("revoke again: exit %d, %q; want 0 and nothing revoked", code, out)
+		}
+		if code, _, errs := run("dept", "revoke", "rv-dept", "000000000000"); code != 1 || !strings.Contains(errs, "not found") {
+			t.Errorf("revoke unknown id: exit %d, %s; want 1, not found", code, errs)
+		}
+		// Another department's token id revokes nothing.
+		if code, _, _ := run("dept", "revoke", "qz-gov", store.TokenID(tokens[0])); code != 1 {
+			t.Errorf("revoke through another department: exit %d, want 1", code)
+		}
+		if _, ok, _ := st.DeptOfToken(ctx, tokens[0]); !ok {
+			t.Error("another department revoked rv-dept's token")
+		}
+
+		code, out, errs := run("dept", "revoke", "-all", "rv-dept")
+		if want := "revoked " + store.TokenID(tokens[0]) + " of rv-dept\nrevoked " + store.TokenID(tokens[2]) + " of rv-dept\n"; code != 0 || out != want {
+			t.Errorf("revoke -all: exit %d, %q (%s), want %q", code, out, errs, want)
+		}
+		for i, tok := range tokens {
+			if _, ok, _ := st.DeptOfToken(ctx, tok); ok {
+				t.Errorf("token %d still valid after revoke -all", i)
+			}
+		}
+		_, out, _ = run("dept", "tokens", "rv-dept")
+		if n := strings.Count(out, "  revoked "); n != 3 {
+			t.Errorf("tokens after revoke -all: %q, want 3 revoked", out)
+		}
+		for _, args := range [][]string{{"dept", "revoke", "rv-dept"}, {"dept", "revoke", "-all"}, {"dept", "revoke", "-all", "a", "b"}, {"dept", "tokens"}} {
+			if code, out, _ := run(args...); code != 2 || out != "" {
+				t.Errorf("%v: exit %d, stdout %q; want usage (2)", args, code, out)
+			}
+		}
+	})
 }

@@ -248,7 +248,7 @@ func (h *DeptAPI) authenticate(ctx context.Context, headers map[string]string) (
 		return "", err
 	}
 	if !ok {
-		return "", &deptError{http.StatusUnauthorized, eUnauthorized, "unknown token"}
+		return "", &deptError{http.StatusUnauthorized, eUnauthorized, "unknown or revoked token"}
 	}
 	return dept, nil
 }

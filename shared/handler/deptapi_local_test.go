@@ -249,4 +249,22 @@ func TestDeptAPILocal(t *testing.T) {
 			t.Errorf("resolved alerts %v, want %v", got, []string{housing.ID})
 		}
 	})
+
+	t.Run("a revoked token is refused at once, the others still work", func(t *testing.T) {
+		revoked, err := ls.store.RevokeDeptToken(ctx, "mj-gov", store.TokenID(tokens["mj-gov"]))
+		if err != nil || len(revoked) != 1 {
+			t.Fatalf("revoke: %v, %v", revoked, err)
+		}
+		var e deptErrorBody
+		deptCall(t, h, deptRequest("GET", "/v1/alerts", tokens["mj-gov"], "", nil), http.StatusUnauthorized, &e)
+		if e.Error != eUnauthorized || e.Message != "unknown or revoked token" {
+			t.Errorf("revoked token: %+v", e)
+		}
+		deptCall(t, h, deptRequest("POST", "/v1/alerts/"+water.ID+"/ack", tokens["mj-gov"], `{"note":"x"}`, nil), http.StatusUnauthorized, nil)
+		var l AlertList
+		deptCall(t, h, deptRequest("GET", "/v1/alerts", tokens["qz-gov"], "", nil), http.StatusOK, &l)
+		if got, want := listIDs(l), []string{feed.ID, housing.ID}; !reflect.DeepEqual(got, want) {
+			t.Errorf("qz-gov's alerts after mj-gov's revocation %v, want %v", got, want)
+		}
+	})
 }
