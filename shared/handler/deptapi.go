@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +34,16 @@ type tokenResolver interface {
 
 // deptAlerts reads and changes the alerts a department is a recipient of.
 type deptAlerts interface {
-	AlertsOfDepartment(ctx context.Context, dept string) ([]alert.Alert, error)
+	DepartmentAlerts(ctx context.Context, dept, after string, limit int) ([]alert.Alert, string, error)
 	Alert(ctx context.Context, id string) (alert.Alert, error)
 	SaveAlert(ctx context.Context, a alert.Alert, readVersion int) error
+}
+
+// deptRegistry is the registry as the API reads it: routing for manual
+// resolutions, projects one at a time and a page's projects at once.
+type deptRegistry interface {
+	routingReader
+	ProjectsByID(ctx context.Context, ids []string) (map[string]registry.Project, error)
 }
 
 // deliveryLog lists the delivery attempts of an alert.
@@ -47,7 +55,9 @@ type deliveryLog interface {
 //
 //	GET  /v1/alerts                 the department's alerts, newest first;
 //	                                filters status, rule, county, sector, period
-//	                                (each a comma-separated list)
+//	                                (each a comma-separated list); limit (1–500,
+//	                                default 100) alerts a page, cursor (the
+//	                                previous page's next_cursor)
 //	GET  /v1/alerts/{id}            one alert with its timeline and deliveries
 //	POST /v1/alerts/{id}/ack        {"note": "…"}: acknowledge an open alert
 //	POST /v1/alerts/{id}/resolve    {"note": "…"}: resolve by hand (结果回访)
@@ -61,13 +71,16 @@ type DeptAPI struct {
 	Tokens     tokenResolver
 	Alerts     deptAlerts
 	Deliveries deliveryLog
-	Registry   routingReader
+	Registry   deptRegistry
 	// Notify, when set, receives one "resolved" delivery per other
 	// recipient of an alert a department resolved (rules.md: a resolution
 	// notifies the recipients that the warning is cleared).
 	Notify sender
 	Now    func() time.Time
 	Log    *slog.Logger
+	// MaxExamined bounds the index entries one list request reads (0:
+	// maxExamined).
+	MaxExamined int
 }
 
 // NewDeptAPI wires the dept-api function. It notifies manual resolutions
@@ -193,7 +206,11 @@ func (h *DeptAPI) serve(ctx context.Context, log *slog.Logger, req events.APIGat
 		if err != nil {
 			return 0, nil, err
 		}
-		v, err := h.list(ctx, dept, f)
+		pg, err := parsePage(req.QueryStringParameters)
+		if err != nil {
+			return 0, nil, err
+		}
+		v, err := h.list(ctx, dept, f, pg)
 		return http.StatusOK, v, err
 	case "get":
 		a, err := h.visibleAlert(ctx, dept, r.id)
@@ -357,6 +374,8 @@ func parseAlertFilter(q map[string]string) (AlertFilter, error) {
 			}
 			bad := func() error { return alert.Errorf(alert.EInvalid, "%s %q is not valid", name, v) }
 			switch name {
+			case "limit", "cursor":
+				// paging, not a filter: parsePage
 			case "status":
 				s := alert.Status(v)
 				if s != alert.Open && s != alert.Acknowledged && s != alert.Resolved {
@@ -387,11 +406,50 @@ func parseAlertFilter(q map[string]string) (AlertFilter, error) {
 				}
 				f.Period = append(f.Period, m)
 			default:
-				return f, alert.Errorf(alert.EInvalid, "unknown parameter %q (filters: status, rule, county, sector, period)", name)
+				return f, alert.Errorf(alert.EInvalid, "unknown parameter %q (filters: status, rule, county, sector, period; paging: limit, cursor)", name)
 			}
 		}
 	}
 	return f, nil
+}
+
+// Paging of the list.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 500
+	// maxExamined bounds the index entries one list request reads: past it,
+	// the request ends with the index page it is on. With a filter that few
+	// alerts pass, a page may so end short of limit, with a next_cursor to
+	// go on from.
+	maxExamined = 2000
+)
+
+// page is where a list starts (a store.DeptCursor, "" for the newest) and
+// how many alerts it returns at most.
+type page struct {
+	after string
+	limit int
+}
+
+// parsePage reads limit and cursor. The cursor is opaque to clients:
+// base64url of the store's cursor.
+func parsePage(q map[string]string) (page, error) {
+	pg := page{limit: defaultPageSize}
+	if v := strings.TrimSpace(q["limit"]); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return pg, alert.Errorf(alert.EInvalid, "limit %q is not valid (1 to %d)", v, maxPageSize)
+		}
+		pg.limit = n
+	}
+	if v := strings.TrimSpace(q["cursor"]); v != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || !store.ValidDeptCursor(string(raw)) {
+			return pg, alert.Errorf(alert.EInvalid, "cursor %q is not valid: pass the next_cursor of a list answer", v)
+		}
+		pg.after = string(raw)
+	}
+	return pg, nil
 }
 
 // Match reports whether an alert of project p passes the filter.
@@ -452,6 +510,9 @@ type DeliveryView struct {
 type AlertList struct {
 	Alerts []AlertSummary `json:"alerts"`
 	Count  int            `json:"count"`
+	// NextCursor, when set, fetches the next page (?cursor=…, the same
+	// filters); absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func summarize(a alert.Alert, p registry.Project) AlertSummary {
@@ -479,31 +540,53 @@ func detailOf(a alert.Alert, p registry.Project, attempts []store.Attempt, dept 
 	return d
 }
 
-// list returns the department's alerts that pass the filter, newest first.
-func (h *DeptAPI) list(ctx context.Context, dept string, f AlertFilter) (AlertList, error) {
-	all, err := h.Alerts.AlertsOfDepartment(ctx, dept)
-	if err != nil {
-		return AlertList{}, err
-	}
-	projects := map[string]registry.Project{}
+// list returns a page of the department's alerts that pass the filter,
+// newest first: index pages of pg.limit entries, each with its alerts and
+// projects read in batches, until the page is full, the index ends, or
+// maxExamined entries were read.
+func (h *DeptAPI) list(ctx context.Context, dept string, f AlertFilter, pg page) (AlertList, error) {
 	out := AlertList{Alerts: []AlertSummary{}}
-	for _, a := range all {
-		// The index lists only the department's alerts; checking again costs
-		// nothing and keeps the rule in one place.
-		if !visibleTo(a, dept) {
-			continue
+	after, examined, budget := pg.after, 0, h.MaxExamined
+	if budget <= 0 {
+		budget = maxExamined
+	}
+pages:
+	for {
+		alerts, next, err := h.Alerts.DepartmentAlerts(ctx, dept, after, pg.limit)
+		if err != nil {
+			return AlertList{}, err
 		}
-		p, ok := projects[a.ProjectID]
-		if !ok {
-			if p, _, err = h.Registry.Project(ctx, a.ProjectID); err != nil {
-				return AlertList{}, err
+		ids := make([]string, 0, len(alerts))
+		for _, a := range alerts {
+			ids = append(ids, a.ProjectID)
+		}
+		projects, err := h.Registry.ProjectsByID(ctx, ids)
+		if err != nil {
+			return AlertList{}, err
+		}
+		for i, a := range alerts {
+			after = store.DeptCursor(a)
+			examined++
+			// The index lists only the department's alerts; checking again
+			// costs nothing and keeps the rule in one place.
+			if visibleTo(a, dept) && f.Match(a, projects[a.ProjectID]) {
+				out.Alerts = append(out.Alerts, summarize(a, projects[a.ProjectID]))
 			}
-			projects[a.ProjectID] = p
+			if len(out.Alerts) == pg.limit {
+				if i < len(alerts)-1 || next != "" {
+					out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(after))
+				}
+				break pages
+			}
 		}
-		if !f.Match(a, p) {
-			continue
+		if next == "" {
+			break
 		}
-		out.Alerts = append(out.Alerts, summarize(a, p))
+		after = next
+		if examined >= budget {
+			out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(after))
+			break
+		}
 	}
 	out.Count = len(out.Alerts)
 	return out, nil

@@ -125,6 +125,80 @@ func TestDeptAPILocal(t *testing.T) {
 		}
 	})
 
+	t.Run("pages", func(t *testing.T) {
+		// Every page size, with and without a filter: following next_cursor
+		// gives the whole list once, in order, at most limit a page.
+		tests := []struct {
+			dept  string
+			q     map[string]string
+			limit int
+			want  []string
+		}{
+			{"qz-housing", nil, 1, []string{feed.ID, housing.ID}},
+			{"qz-housing", nil, 2, []string{feed.ID, housing.ID}},
+			{"qz-housing", nil, 3, []string{feed.ID, housing.ID}},
+			{"qz-gov", map[string]string{"rule": "wage_arrears"}, 1, []string{housing.ID}},
+			{"mj-gov", nil, 1, []string{water.ID}},
+		}
+		for _, tt := range tests {
+			t.Run(fmt.Sprint(tt.dept, tt.q, tt.limit), func(t *testing.T) {
+				var got []string
+				cursor := ""
+				for pages := 0; ; pages++ {
+					if pages > len(tt.want)+1 {
+						t.Fatalf("more than %d pages: %v", pages, got)
+					}
+					q := map[string]string{"limit": fmt.Sprint(tt.limit)}
+					for k, v := range tt.q {
+						q[k] = v
+					}
+					if cursor != "" {
+						q["cursor"] = cursor
+					}
+					var l AlertList
+					deptCall(t, h, deptRequest("GET", "/v1/alerts", tokens[tt.dept], "", q), http.StatusOK, &l)
+					if len(l.Alerts) > tt.limit || l.Count != len(l.Alerts) {
+						t.Errorf("page %d: %d alerts (count %d), limit %d", pages, len(l.Alerts), l.Count, tt.limit)
+					}
+					got = append(got, listIDs(l)...)
+					if l.NextCursor == "" {
+						break
+					}
+					cursor = l.NextCursor
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("paged through %v, want %v", got, tt.want)
+				}
+			})
+		}
+		var l AlertList
+		deptCall(t, h, deptRequest("GET", "/v1/alerts", tokens["qz-housing"], "", map[string]string{"limit": "5"}), http.StatusOK, &l)
+		if l.NextCursor != "" {
+			t.Errorf("a list shorter than its limit has next_cursor %q", l.NextCursor)
+		}
+
+		// A budget of one index page: a filter that the first entry fails
+		// ends the request after that page, short and with a cursor.
+		short := NewDeptAPI(ls.deps(t, "dept-api"))
+		short.MaxExamined = 1
+		deptCall(t, short, deptRequest("GET", "/v1/alerts", tokens["qz-housing"], "", map[string]string{"limit": "1", "rule": "wage_arrears"}), http.StatusOK, &l)
+		if len(l.Alerts) != 0 || l.NextCursor == "" {
+			t.Fatalf("budget 1: %v, cursor %q; want no alert and a cursor", listIDs(l), l.NextCursor)
+		}
+		deptCall(t, short, deptRequest("GET", "/v1/alerts", tokens["qz-housing"], "", map[string]string{"limit": "1", "rule": "wage_arrears", "cursor": l.NextCursor}), http.StatusOK, &l)
+		if got := listIDs(l); !reflect.DeepEqual(got, []string{housing.ID}) {
+			t.Errorf("budget 1, second request: %v, want %v", got, []string{housing.ID})
+		}
+
+		var e deptErrorBody
+		for _, q := range []map[string]string{{"limit": "0"}, {"limit": "501"}, {"cursor": "not-a-cursor"}} {
+			deptCall(t, h, deptRequest("GET", "/v1/alerts", tokens["qz-housing"], "", q), http.StatusBadRequest, &e)
+			if e.Error != alert.EInvalid {
+				t.Errorf("%v: %+v", q, e)
+			}
+		}
+	})
+
 	t.Run("one alert", func(t *testing.T) {
 		var d AlertDetail
 		deptCall(t, h, deptRequest("GET", "/v1/alerts/"+housing.ID, tokens["qz-housing"], "", nil), http.StatusOK, &d)

@@ -127,6 +127,46 @@ func TestParseAlertFilter(t *testing.T) {
 	}
 }
 
+func TestParsePage(t *testing.T) {
+	cursor := store.DeptCursor(alert.Alert{ID: "P-1:wage_arrears:2", OpenedAt: time.Date(2025, 3, 10, 1, 0, 0, 0, time.UTC)})
+	enc := base64.RawURLEncoding.EncodeToString([]byte(cursor))
+	tests := []struct {
+		name    string
+		q       map[string]string
+		want    page
+		wantErr string
+	}{
+		{"default", nil, page{limit: 100}, ""},
+		{"limit 1", map[string]string{"limit": "1"}, page{limit: 1}, ""},
+		{"limit 500", map[string]string{"limit": "500"}, page{limit: 500}, ""},
+		{"limit 0", map[string]string{"limit": "0"}, page{}, `limit "0"`},
+		{"limit 501", map[string]string{"limit": "501"}, page{}, `limit "501"`},
+		{"limit not a number", map[string]string{"limit": "ten"}, page{}, `limit "ten"`},
+		{"cursor", map[string]string{"cursor": enc, "limit": "20"}, page{after: cursor, limit: 20}, ""},
+		{"cursor not base64url", map[string]string{"cursor": "!!"}, page{}, `cursor "!!"`},
+		{"cursor of another shape", map[string]string{"cursor": base64.RawURLEncoding.EncodeToString([]byte("2025#x"))}, page{}, "cursor"},
+		{"cursor with a bad alert id", map[string]string{"cursor": base64.RawURLEncoding.EncodeToString([]byte(cursor[:31] + "P-1:wage_arrears:x"))}, page{}, "cursor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parsePage(tt.q)
+			if tt.wantErr != "" {
+				if alert.ErrorCode(err) != alert.EInvalid || !strings.Contains(alert.ErrorMessage(err), tt.wantErr) {
+					t.Errorf("error %v, want invalid mentioning %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parsePage = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+	// Paging parameters are no filters.
+	if f, err := parseAlertFilter(map[string]string{"limit": "5", "cursor": enc}); err != nil || !reflect.DeepEqual(f, AlertFilter{}) {
+		t.Errorf("parseAlertFilter(limit, cursor) = %+v, %v; want no filter", f, err)
+	}
+}
+
 func TestAlertFilterMatch(t *testing.T) {
 	a := openedAlert(t, escHousing, rules.WageArrears, rules.Yellow, escT0) // open, 2025-01
 	jan := day.MonthOf(2025, time.January)

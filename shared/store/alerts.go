@@ -310,24 +310,90 @@ func (st *Store) UnacknowledgedSince(ctx context.Context, cutoff time.Time) ([]a
 	return out, nil
 }
 
-// AlertsOfDepartment returns the alerts a department is a recipient of,
+// DeptCursor is where a department's list stands after alert a: the sort
+// key of a's entry in the department's index (opened_at, then id).
+func DeptCursor(a alert.Alert) string {
+	return a.OpenedAt.UTC().Format(sortableTime) + "#" + a.ID
+}
+
+// ValidDeptCursor reports whether c has the form of a DeptCursor.
+func ValidDeptCursor(c string) bool {
+	at, id, ok := strings.Cut(c, "#")
+	if !ok || len(at) != len(sortableTime) {
+		return false
+	}
+	if _, err := time.Parse(sortableTime, at); err != nil {
+		return false
+	}
+	_, _, _, err := ParseAlertID(id)
+	return err == nil
+}
+
+// DepartmentAlerts returns up to limit of the alerts a department is a
+// recipient of, newest first, after the cursor (a DeptCursor; "" for the
+// newest): one Query of the department's index and one BatchGetItem per 100
+// alerts. next is the cursor of the page's last alert while the index may
+// hold more, and "" once it is exhausted.
+func (st *Store) DepartmentAlerts(ctx context.Context, dept, after string, limit int) (alerts []alert.Alert, next string, err error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(st.t.Alerts),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("DEPT#" + dept)},
+		ScanIndexForward:          aws.Bool(false),
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(int32(limit)),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key("DEPT#"+dept, after)
+	}
+	out, err := st.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("alerts of %s: %w", dept, err)
+	}
+	keys := make([]map[string]types.AttributeValue, 0, len(out.Items))
+	for _, it := range out.Items {
+		project, rule, seq, err := ParseAlertID(str(it, "alert_id"))
+		if err != nil {
+			return nil, "", fmt.Errorf("alerts of %s: index entry %s: %w", dept, str(it, "sk"), err)
+		}
+		keys = append(keys, alertKey(project, rule, seq))
+	}
+	items, err := st.batchGet(ctx, st.t.Alerts, keys)
+	if err != nil {
+		return nil, "", fmt.Errorf("alerts of %s: %w", dept, err)
+	}
+	alerts = make([]alert.Alert, 0, len(items))
+	for i, item := range items {
+		if item == nil {
+			// The index entry is written after the alert: an entry without
+			// its alert cannot be.
+			return nil, "", fmt.Errorf("alerts of %s: %s: %w", dept, str(out.Items[i], "alert_id"), ErrNotFound)
+		}
+		var a alert.Alert
+		if err := doc(item, &a); err != nil {
+			return nil, "", err
+		}
+		alerts = append(alerts, a)
+	}
+	if len(out.LastEvaluatedKey) > 0 {
+		next = str(out.LastEvaluatedKey, "sk")
+	}
+	return alerts, next, nil
+}
+
+// AlertsOfDepartment returns every alert a department is a recipient of,
 // newest first.
 func (st *Store) AlertsOfDepartment(ctx context.Context, dept string) ([]alert.Alert, error) {
-	var ids []string
-	err := st.query(ctx, st.t.Alerts, "DEPT#"+dept, "", func(it map[string]types.AttributeValue) error {
-		ids = append(ids, str(it, "alert_id"))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("alerts of %s: %w", dept, err)
-	}
-	out := make([]alert.Alert, 0, len(ids))
-	for i := len(ids) - 1; i >= 0; i-- {
-		a, err := st.Alert(ctx, ids[i])
+	var all []alert.Alert
+	for after := ""; ; {
+		page, next, err := st.DepartmentAlerts(ctx, dept, after, 100)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		after = next
 	}
-	return out, nil
 }

@@ -60,6 +60,35 @@ func (st *Store) Project(ctx context.Context, id string) (registry.Project, bool
 	return p, true, doc(item, &p)
 }
 
+// ProjectsByID returns the registered projects among ids, by id, with one
+// BatchGetItem per 100 ids; an unregistered id is absent from the map.
+func (st *Store) ProjectsByID(ctx context.Context, ids []string) (map[string]registry.Project, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, key("P#"+id, "PROJECT"))
+		}
+	}
+	items, err := st.batchGet(ctx, st.t.Registry, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read %d projects: %w", len(keys), err)
+	}
+	out := make(map[string]registry.Project, len(items))
+	for _, item := range items {
+		if item == nil {
+			continue
+		}
+		var p registry.Project
+		if err := doc(item, &p); err != nil {
+			return nil, err
+		}
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
 // ProjectOfAccount returns the project whose wage account is account, or ""
 // when no project has it (yet).
 func (st *Store) ProjectOfAccount(ctx context.Context, account string) (string, error) {

@@ -231,12 +231,8 @@ func (st *Store) batchPut(ctx context.Context, table string, items []map[string]
 			if attempt > 8 {
 				return fmt.Errorf("batch write %s: %d items unprocessed", table, len(pending[table]))
 			}
-			if attempt > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
-				}
+			if err := backoff(ctx, attempt); err != nil {
+				return err
 			}
 			out, err := st.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 				RequestItems:           pending,
@@ -252,6 +248,53 @@ func (st *Store) batchPut(ctx context.Context, table string, items []map[string]
 		}
 		return nil
 	})
+}
+
+// backoff waits before the attempt-th try of a batch's unprocessed part
+// (not before the first): 50 ms × attempt².
+func backoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+		return nil
+	}
+}
+
+// batchGet reads the items of keys (each a pk and sk) with consistent
+// BatchGetItem calls of up to 100 keys, retrying the unprocessed ones. The
+// result is in the order of keys, nil where no item has the key.
+func (st *Store) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	at := make(map[[2]string]int, len(keys))
+	for i, k := range keys {
+		at[[2]string{str(k, "pk"), str(k, "sk")}] = i
+	}
+	out := make([]map[string]types.AttributeValue, len(keys))
+	for start := 0; start < len(keys); start += 100 {
+		pending := map[string]types.KeysAndAttributes{table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(pending[table].Keys) > 0; attempt++ {
+			if attempt > 8 {
+				return nil, fmt.Errorf("batch get %s: %d keys unprocessed", table, len(pending[table].Keys))
+			}
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return nil, fmt.Errorf("batch get %s: %w", table, err)
+			}
+			for _, it := range res.Responses[table] {
+				if i, ok := at[[2]string{str(it, "pk"), str(it, "sk")}]; ok {
+					out[i] = it
+				}
+			}
+			pending = res.UnprocessedKeys
+		}
+	}
+	return out, nil
 }
 
 // writeConcurrency bounds the writes one call of the store makes at once.
