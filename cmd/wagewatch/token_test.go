@@ -72,6 +72,16 @@ func tokenStack(t *testing.T) (*store.Store, string, *stack.Resources) {
 	return st, table, res
 }
 
+// registryEnv points the commands at the local Registry table, as an
+// operator's environment points them at the deployed one.
+func registryEnv(t *testing.T, table string, res *stack.Resources) {
+	t.Setenv("WW_REGISTRY_TABLE", table)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", res.Endpoints.DynamoDB)
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_REGION", res.Region)
+}
+
 func TestDeptTokenLocal(t *testing.T) {
 	st, table, res := tokenStack(t)
 	ctx := t.Context()
@@ -107,11 +117,7 @@ func TestDeptTokenLocal(t *testing.T) {
 	})
 
 	t.Run("command", func(t *testing.T) {
-		t.Setenv("WW_REGISTRY_TABLE", table)
-		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", res.Endpoints.DynamoDB)
-		t.Setenv("AWS_ACCESS_KEY_ID", "local")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-		t.Setenv("AWS_REGION", res.Region)
+		registryEnv(t, table, res)
 		var stdout, stderr bytes.Buffer
 		if code := dispatch(ctx, []string{"dept", "token", "qz-gov"}, &stdout, &stderr); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
@@ -138,11 +144,7 @@ func TestDeptTokenLocal(t *testing.T) {
 	})
 
 	t.Run("list and revoke", func(t *testing.T) {
-		t.Setenv("WW_REGISTRY_TABLE", table)
-		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", res.Endpoints.DynamoDB)
-		t.Setenv("AWS_ACCESS_KEY_ID", "local")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-		t.Setenv("AWS_REGION", res.Region)
+		registryEnv(t, table, res)
 		run := func(args ...string) (int, string, string) {
 			var stdout, stderr bytes.Buffer
 			code := dispatch(ctx, args, &stdout, &stderr)
