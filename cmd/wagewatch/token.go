@@ -185,8 +185,10 @@ func runDeptRevoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "wagewatch dept revoke:", err)
 		return 1
 	}
-	if len(revoked) == 0 {
-		fmt.Fprintf(stderr, "wagewatch dept revoke: nothing to revoke: %s has no valid token of that id\n", fs.Arg(0))
+	if len(revoked) == 0 && *all {
+		fmt.Fprintf(stderr, "wagewatch dept revoke: nothing to revoke: %s has no valid token\n", fs.Arg(0))
+	} else if len(revoked) == 0 {
+		fmt.Fprintf(stderr, "wagewatch dept revoke: nothing to revoke: token %s of %s is revoked already\n", fs.Arg(1), fs.Arg(0))
 	}
 	return 0
 }

@@ -186,8 +186,8 @@ func TestDeptTokenLocal(t *testing.T) {
 				t.Errorf("after revoking token 1: token %d valid = %v (%v), want %v", i, ok, err, want)
 			}
 		}
-		if code, out, _ := run("dept", "revoke", "rv-dept", store.TokenID(tokens[1])); code != 0 || out != "" {
-			t.Errorf("revoke again: exit %d, %q; want 0 and nothing revoked", code, out)
+		if code, out, errs := run("dept", "revoke", "rv-dept", store.TokenID(tokens[1])); code != 0 || out != "" || !strings.Contains(errs, "revoked already") {
+			t.Errorf("revoke again: exit %d, %q, %s; want 0, nothing revoked, revoked already", code, out, errs)
 		}
 		if code, _, errs := run("dept", "revoke", "rv-dept", "000000000000"); code != 1 || !strings.Contains(errs, "not found") {
 			t.Errorf("revoke unknown id: exit %d, %s; want 1, not found", code, errs)
@@ -208,6 +208,9 @@ func TestDeptTokenLocal(t *testing.T) {
 			if _, ok, _ := st.DeptOfToken(ctx, tok); ok {
 				t.Errorf("token %d still valid after revoke -all", i)
 			}
+		}
+		if code, out, errs := run("dept", "revoke", "-all", "rv-dept"); code != 0 || out != "" || !strings.Contains(errs, "no valid token") {
+			t.Errorf("revoke -all again: exit %d, %q, %s; want 0, nothing revoked, no valid token", code, out, errs)
 		}
 		_, out, _ = run("dept", "tokens", "rv-dept")
 		if n := strings.Count(out, "  revoked "); n != 3 {
