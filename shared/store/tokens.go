@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -58,13 +57,13 @@ func (st *Store) PutDeptToken(ctx context.Context, deptID, token string) error {
 		return errors.New("put department token: a department and a token are required")
 	}
 	hash := tokenHash(token)
-	created := st.now().UTC().Format(sortableTime)
+	id, created := hash[:tokenIDLen], st.now().UTC().Format(sortableTime)
 	item := key("TOKEN#"+hash, "TOKEN")
 	item["dept_id"] = s(deptID)
-	item["token_id"] = s(hash[:tokenIDLen])
+	item["token_id"] = s(id)
 	item["created_at"] = s(created)
 	item["gsi1pk"] = s("DTOKEN#" + deptID)
-	item["gsi1sk"] = s(created + "#" + hash[:tokenIDLen])
+	item["gsi1sk"] = s(created + "#" + id)
 	ok, err := st.putNew(ctx, st.t.Registry, item)
 	if err != nil {
 		return fmt.Errorf("put token of department %s: %w", deptID, err)
@@ -94,7 +93,7 @@ func (st *Store) DeptOfToken(ctx context.Context, token string) (string, bool, e
 }
 
 // DeptTokens returns the department's tokens, valid and revoked, oldest
-// first. Tokens stored before tokens were indexed by department are not
+// first (the index's sort key begins with created_at). Tokens stored before tokens were indexed by department are not
 // listed (they hold no gsi1pk).
 func (st *Store) DeptTokens(ctx context.Context, deptID string) ([]DeptToken, error) {
 	var out []DeptToken
@@ -117,7 +116,6 @@ func (st *Store) DeptTokens(ctx context.Context, deptID string) ([]DeptToken, er
 	if err != nil {
 		return nil, fmt.Errorf("tokens of department %s: %w", deptID, err)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil
 }
 
